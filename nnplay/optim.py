@@ -1,0 +1,89 @@
+"""Optimizers and learning-rate schedules, as registries the Config and the app read their choices from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import optim
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    label: str
+    make: Callable | None  # (params, config) -> torch.optim.Optimizer; None when unavailable
+    uses_momentum: bool = False
+    needs_closure: bool = False
+    unavailable: str = ""  # why it cannot train this network, when it cannot
+
+
+def _sgd(params, c):
+    return optim.SGD(params, lr=c.lr, momentum=c.momentum, nesterov=c.nesterov and c.momentum > 0)
+
+
+OPTIMIZERS: dict[str, OptimizerSpec] = {
+    "sgd": OptimizerSpec("SGD", _sgd, uses_momentum=True),
+    "adam": OptimizerSpec("Adam", lambda p, c: optim.Adam(p, lr=c.lr)),
+    "adamw": OptimizerSpec("AdamW", lambda p, c: optim.AdamW(p, lr=c.lr)),
+    "adamax": OptimizerSpec("Adamax", lambda p, c: optim.Adamax(p, lr=c.lr)),
+    "nadam": OptimizerSpec("NAdam", lambda p, c: optim.NAdam(p, lr=c.lr)),
+    "radam": OptimizerSpec("RAdam", lambda p, c: optim.RAdam(p, lr=c.lr)),
+    "adadelta": OptimizerSpec("Adadelta", lambda p, c: optim.Adadelta(p, lr=c.lr)),
+    "adagrad": OptimizerSpec("Adagrad", lambda p, c: optim.Adagrad(p, lr=c.lr)),
+    "adafactor": OptimizerSpec("Adafactor", lambda p, c: optim.Adafactor(p, lr=c.lr)),
+    "rmsprop": OptimizerSpec(
+        "RMSprop", lambda p, c: optim.RMSprop(p, lr=c.lr, momentum=c.momentum), uses_momentum=True
+    ),
+    "rprop": OptimizerSpec("Rprop", lambda p, c: optim.Rprop(p, lr=c.lr)),
+    "asgd": OptimizerSpec("ASGD", lambda p, c: optim.ASGD(p, lr=c.lr)),
+    "lbfgs": OptimizerSpec("L-BFGS", lambda p, c: optim.LBFGS(p, lr=c.lr, max_iter=1), needs_closure=True),
+    "sparse_adam": OptimizerSpec(
+        "SparseAdam",
+        None,
+        unavailable="SparseAdam needs sparse gradients, and a fully connected network only produces dense ones",
+    ),
+    "muon": OptimizerSpec(
+        "Muon",
+        None,
+        unavailable="Muon only updates 2-D weight matrices; the biases would need a second optimizer",
+    ),
+}
+AVAILABLE_OPTIMIZERS = tuple(k for k, v in OPTIMIZERS.items() if v.make is not None)
+
+SCHEDULES = {
+    "none": "constant learning rate",
+    "step": "multiply by gamma every step_size epochs",
+    "exponential": "decay smoothly by gamma every step_size epochs",
+    "cosine": "cosine from lr down to 0 over the epoch budget",
+}
+
+
+def make_optimizer(name: str, params, config) -> torch.optim.Optimizer:
+    spec = OPTIMIZERS[name]
+    if spec.make is None:
+        raise ValueError(f"optimizer {name!r} is unavailable: {spec.unavailable}")
+    return spec.make(params, config)
+
+
+def make_schedule(optimizer, config):
+    """The schedule a Config names, stepped once per epoch; None for a constant rate."""
+    if config.schedule == "step":
+        return optim.lr_scheduler.StepLR(optimizer, step_size=config.step_size, gamma=config.gamma)
+    if config.schedule == "exponential":
+        return optim.lr_scheduler.ExponentialLR(optimizer, gamma=config.gamma ** (1 / config.step_size))
+    if config.schedule == "cosine":
+        return optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, config.epochs))
+    return None
+
+
+def set_lr(optimizer, scheduler, lr: float) -> None:
+    """Change the learning rate mid-training (as TensorFlow Playground does) without a restart.
+
+    The schedules above are chainable (each step scales the current rate), so the schedule goes on
+    from the new rate.
+    """
+    for group in optimizer.param_groups:
+        group["lr"] = lr
+    if scheduler is not None:
+        scheduler.base_lrs = [lr for _ in scheduler.base_lrs]

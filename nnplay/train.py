@@ -1,0 +1,428 @@
+"""The Trainer: data, model, optimizer and device for one Config, trained in chunks for live views."""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import math
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+from . import losses, optim
+from .config import Config
+from .data import BINARY, MULTICLASS, REGRESSION, Dataset, Table, build
+from .history import History, Snapshot, Snapshots
+from .model import Network
+
+READY, TRAINING, DONE, DIVERGED, STOPPED = "ready", "training", "done", "diverged", "early_stopped"
+
+# Config fields a running Trainer takes on the fly; any other change needs a new Trainer.
+LIVE_FIELDS = frozenset({"lr", "momentum", "epochs", "l1", "l2", "patience", "threads", "snapshot_every", "grid"})
+
+
+def resolve_device(name: str) -> torch.device:
+    """'auto' -> CUDA when present, else CPU; asking for CUDA without one is an error that says so."""
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("device: CUDA was asked for but no CUDA GPU is available here; use auto or cpu")
+    return torch.device(name)
+
+
+@dataclass
+class Grid:
+    """A model's output over a grid of the input plane (or a line, for 1-D data)."""
+
+    xs: np.ndarray
+    ys: np.ndarray | None
+    values: np.ndarray  # [res, res] (P(class 1) or a prediction), [k, res, res] for multi-class; [res] on a line
+    epoch: int
+
+
+class Trainer:
+    """Owns the data, the model, the optimizer and the device of one Config.
+
+    ``step(n)`` trains up to ``n`` epochs and returns, so a UI can train in ticks and redraw in
+    between; ``reset()`` goes back to the very same initial weights. All randomness (initial
+    weights, dropout, shuffling) comes from the Trainer's own generators, seeded by the Config,
+    so sessions training side by side in threads of one process never disturb each other.
+    """
+
+    def __init__(self, config: Config, table: Table | None = None, *, data: Dataset | None = None):
+        self.config = config
+        self.data = data if data is not None else build(config, table)
+        self.task = self.data.task
+        self.loss_name, self.loss = losses.resolve(config.loss, self.task)
+        self.device = resolve_device(config.device)
+        n_out, head = self.loss.outputs(self.task, self.data.n_classes)
+        self._init_generator = torch.Generator().manual_seed(config.seed)
+        self._shuffle_generator = torch.Generator()
+        self._dropout_generator = torch.Generator(device=self.device)
+        self.model = Network(
+            self.data.n_features,
+            config.hidden,
+            config.activation,
+            n_out,
+            head,
+            dropout=config.dropout,
+            mix=config.mix,
+            generator=self._dropout_generator,
+        )
+        self.model.initialise(config.init, self._init_generator)
+        self.model.to(self.device)
+        self._initial_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        self.X_train = torch.as_tensor(self.data.X_train, device=self.device)
+        self.X_test = torch.as_tensor(self.data.X_test, device=self.device)
+        self.y_train = self.loss.prepare(self.data.y_train, self.task).to(self.device)
+        self.y_test = self.loss.prepare(self.data.y_test, self.task).to(self.device)
+        self._sst = (
+            float(np.sum((self.data.y_train - self.data.y_train.mean()) ** 2)),
+            float(np.sum((self.data.y_test - self.data.y_test.mean()) ** 2)) if len(self.data.y_test) else 0.0,
+        )
+        self._grid_cache: dict = {}
+        self.reset()
+
+    # --- life cycle ------------------------------------------------------------------------
+
+    def reset(self) -> None:
+        """Back to the initial weights, a fresh optimizer and an empty history."""
+        self.model.load_state_dict(self._initial_state)
+        self._shuffle_generator.manual_seed(self.config.seed + 1)
+        self._dropout_generator.manual_seed(self.config.seed + 2)
+        self.optimizer = optim.make_optimizer(self.config.optimizer, self.model.parameters(), self.config)
+        self.scheduler = optim.make_schedule(self.optimizer, self.config)
+        self.epoch = 0
+        self.status, self.message = READY, ""
+        self.seconds = 0.0
+        self.history = History()
+        self._best = (math.inf, 0)
+        every = self.config.snapshot_every or max(1, self.config.epochs // 100)
+        self.snapshots = Snapshots(every=every)
+        self._grid_cache.clear()
+        self._snapshot()
+
+    def apply(self, config: Config) -> bool:
+        """Take a new Config while training goes on, if only live fields changed (the learning
+        rate, as TensorFlow Playground allows, the budget, regularisation...). Returns False when
+        the change needs a new Trainer (data or architecture changed)."""
+        changed = {k for k, v in config.to_dict().items() if v != self.config.to_dict()[k]}
+        if not changed <= LIVE_FIELDS:
+            return False
+        if "lr" in changed:
+            optim.set_lr(self.optimizer, self.scheduler, config.lr)
+        if "momentum" in changed:
+            for group in self.optimizer.param_groups:
+                if "momentum" in group:
+                    group["momentum"] = config.momentum
+        if "snapshot_every" in changed and config.snapshot_every:
+            self.snapshots.every = config.snapshot_every
+        self.config = config
+        if self.status == DONE and self.epoch < config.epochs:
+            self.status = TRAINING
+        return True
+
+    @property
+    def remaining(self) -> int:
+        return max(0, self.config.epochs - self.epoch)
+
+    @property
+    def finished(self) -> bool:
+        return self.status in (DONE, DIVERGED, STOPPED)
+
+    @property
+    def diverged(self) -> bool:
+        return self.status == DIVERGED
+
+    # --- training ----------------------------------------------------------------------------
+
+    def step(self, n_epochs: int = 1) -> int:
+        """Train up to ``n_epochs`` more epochs (never past the budget); returns how many ran."""
+        if self.finished or n_epochs <= 0:
+            return 0
+        if torch.get_num_threads() != self.config.threads:
+            torch.set_num_threads(self.config.threads)
+        self.status = TRAINING
+        start = time.perf_counter()
+        done = 0
+        for _ in range(min(n_epochs, self.remaining)):
+            record = self._epoch()
+            done += 1
+            if record is None:
+                break
+            self.history.append(record)
+            if self._early_stop(record):
+                break
+            if self.snapshots.due(self.epoch):
+                self._snapshot()
+        self.seconds += time.perf_counter() - start
+        if self.status == TRAINING and self.remaining == 0:
+            self.status = DONE
+        if self.finished and not self.diverged:
+            self._snapshot()
+        return done
+
+    def run(self) -> Trainer:
+        """Train to the end of the budget (or until it stops early or diverges)."""
+        self.step(self.remaining)
+        return self
+
+    def _batches(self):
+        n = len(self.X_train)
+        size = self.config.batch_size
+        if size == 0 or size >= n:
+            return [(self.X_train, self.y_train)]
+        perm = torch.randperm(n, generator=self._shuffle_generator).to(self.device)
+        return [(self.X_train[idx], self.y_train[idx]) for idx in perm.split(size)]
+
+    def _penalty(self):
+        c = self.config
+        if c.l1 == 0 and c.l2 == 0:
+            return None
+        weights = [layer.weight for layer in self.model.linears]
+        total = 0.0
+        if c.l1:
+            total = total + c.l1 * sum(w.abs().sum() for w in weights)
+        if c.l2:
+            total = total + c.l2 * sum(w.pow(2).sum() for w in weights)
+        return total
+
+    def _forward_loss(self, xb, yb):
+        out, hidden = self.model.forward_hidden(xb)
+        loss = self.loss.fn(out, yb, self.task)
+        penalty = self._penalty()
+        objective = loss if penalty is None else loss + penalty
+        return out, hidden, loss, objective
+
+    def _closure(self, xb, yb, captured: dict):
+        """zero_grad, forward, loss, backward: the step's closure (L-BFGS calls it more than once;
+        the first call's outputs are the ones recorded). A non-finite loss is not backpropagated."""
+
+        def closure():
+            self.optimizer.zero_grad(set_to_none=True)
+            out, hidden, loss, objective = self._forward_loss(xb, yb)
+            if not captured:
+                captured.update(out=out, hidden=hidden, loss=loss, objective=objective)
+            if torch.isfinite(objective):
+                objective.backward()
+            return objective
+
+        return closure
+
+    def _epoch(self) -> dict[str, float] | None:
+        """One epoch in the article's five steps, per batch: zero_grad, forward, loss, backward, step.
+
+        Metrics come from the training forward pass itself (no second pass over the training
+        data). Returns the epoch's record, or None when the loss stopped being finite.
+        """
+        test = self._evaluate(self.X_test, self.y_test) if len(self.X_test) else None
+        sums = None
+        peaks = None
+        n_seen = 0
+        needs_closure = optim.OPTIMIZERS[self.config.optimizer].needs_closure
+        for xb, yb in self._batches():
+            captured = {}
+            closure = self._closure(xb, yb, captured)
+            if needs_closure:
+                self.optimizer.step(closure)
+            else:
+                closure()
+            if not torch.isfinite(captured["objective"]):
+                return self._diverge()
+            if not needs_closure:
+                self.optimizer.step()
+            out, hidden = captured["out"].detach(), captured["hidden"]
+            batch = torch.stack([captured["loss"].detach() * len(xb), self._score(out, yb)])
+            sums = batch if sums is None else sums + batch
+            # A unit is dead when its output is zero for every point of the epoch (abs-sum is much cheaper than amax).
+            layer_mass = [h.detach().abs().sum(0) for h in hidden]
+            peaks = layer_mass if peaks is None else [a + b for a, b in zip(peaks, layer_mass)]
+            n_seen += len(xb)
+        grad_norms = self._grad_norms()
+        dead = [(p == 0).sum() for p in peaks] if peaks else []
+        values = torch.cat([sums, grad_norms, torch.stack(dead).float() if dead else sums[:0]]).tolist()
+        lr = self.optimizer.param_groups[0]["lr"]
+        if self.scheduler is not None:
+            self.scheduler.step()
+        self.epoch += 1
+        return self._record(values, n_seen, test, lr)
+
+    def _record(self, values, n_seen, test, lr) -> dict[str, float]:
+        n_layers = len(self.model.linears)
+        loss_sum, score = values[0], values[1]
+        norms = values[2 : 2 + n_layers]
+        dead = values[2 + n_layers :]
+        record = {"epoch": float(self.epoch), "train_loss": loss_sum / n_seen, "lr": float(lr)}
+        metric = "r2" if self.task == REGRESSION else "accuracy"
+        record[f"train_{metric}"] = self._metric(score, n_seen, self._sst[0])
+        if test is not None:
+            record["test_loss"], record[f"test_{metric}"] = test
+        for i, g in enumerate(norms, start=1):
+            record[f"grad_norm_{i}" if i < n_layers else "grad_norm_out"] = g
+        units = sum(self.config.hidden)
+        record["dead_fraction"] = sum(dead) / units if units else 0.0
+        return record
+
+    def _metric(self, score: float, n: int, sst: float) -> float:
+        if self.task == REGRESSION:
+            return 1.0 - score / sst if sst > 0 else float("nan")
+        return score / n
+
+    def _score(self, out, y):
+        """Correct predictions (classification) or the sum of squared errors (regression)."""
+        if self.task == REGRESSION:
+            return (out[:, 0] - y).pow(2).sum()
+        if out.shape[1] == 1:
+            return ((out[:, 0] > 0) == (y > 0.5)).sum().float()
+        return (out.argmax(1) == y).sum().float()
+
+    def _grad_norms(self) -> torch.Tensor:
+        grads = []
+        for layer in self.model.linears:
+            for p in (layer.weight, layer.bias):
+                grads.append(p.grad if p.grad is not None else torch.zeros_like(p))
+        norms = torch.stack(torch._foreach_norm(grads)).view(-1, 2)
+        return norms.pow(2).sum(1).sqrt()
+
+    @contextlib.contextmanager
+    def _eval_mode(self, model: Network):
+        """Evaluation mode, switched only when it matters: toggling every module of the model
+        each epoch cost about a quarter of a small epoch."""
+        if not self.config.dropout:
+            yield model
+            return
+        was_training = model.training
+        model.eval()
+        try:
+            yield model
+        finally:
+            model.train(was_training)
+
+    @torch.no_grad()
+    def _evaluate(self, X, y) -> tuple[float, float]:
+        with self._eval_mode(self.model) as model:
+            out = model(X)
+        loss, score = torch.stack([self.loss.fn(out, y, self.task), self._score(out, y)]).tolist()
+        sst = self._sst[1] if X is self.X_test else self._sst[0]
+        return loss, self._metric(score, len(X), sst)
+
+    def _diverge(self) -> None:
+        self.status = DIVERGED
+        self.message = (
+            f"Training diverged at epoch {self.epoch + 1}: the loss is no longer a finite number. "
+            f"Try a smaller learning rate (now {self.config.lr:g}) or an adaptive optimizer such as Adam, "
+            "then press Reset."
+        )
+        return None
+
+    def _early_stop(self, record) -> bool:
+        if not self.config.patience:
+            return False
+        watched = record.get("test_loss", record["train_loss"])
+        best, best_epoch = self._best
+        if best == math.inf or watched < best - 1e-4 * abs(best):  # 0.01% counts as progress, less does not
+            self._best = (watched, self.epoch)
+        elif self.epoch - best_epoch >= self.config.patience:
+            self.status = STOPPED
+            self.message = (
+                f"Stopped early at epoch {self.epoch}: no improvement of the "
+                f"{'test' if 'test_loss' in record else 'train'} loss for {self.config.patience} epochs "
+                f"(best {best:.4g} at epoch {best_epoch})."
+            )
+            return True
+        return False
+
+    # --- what the charts read ----------------------------------------------------------------
+
+    @torch.no_grad()
+    def predict(self, X: np.ndarray | torch.Tensor, epoch: int | None = None) -> np.ndarray:
+        """What a person reads for network inputs ``X``: P(class 1) for binary, class probabilities
+        [N, k] for multi-class, values on the original target scale for regression."""
+        with self._eval_mode(self._model_at(epoch)) as model:
+            out = model.predict(torch.as_tensor(X, dtype=torch.float32, device=self.device))
+        return self._readable(out)
+
+    def _readable(self, out: torch.Tensor) -> np.ndarray:
+        out = out.float().cpu().numpy()
+        if self.task == REGRESSION:
+            return self.data.untarget(out[:, 0])
+        if self.task == BINARY:
+            return out[:, -1]  # sigmoid's single output, or softmax's P(class 1)
+        return out
+
+    def _model_at(self, epoch: int | None) -> Network:
+        if epoch is None or epoch == self.epoch:
+            return self.model
+        if not hasattr(self, "_scratch"):
+            self._scratch = copy.deepcopy(self.model)
+        self._scratch.load_state_dict(self.snapshots.at(epoch).params)
+        return self._scratch
+
+    def _snapshot(self) -> None:
+        if self.diverged:
+            return
+        outputs = self.predict(self.X_train)
+        if self.task == MULTICLASS:
+            outputs = outputs[np.arange(len(outputs)), self.data.y_train]
+        params = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+        self.snapshots.add(Snapshot(self.epoch, params, outputs.astype(np.float32)))
+
+    def boundary(self, epoch: int | None = None, resolution: int | None = None, axes=(0, 1)) -> Grid:
+        """The model's output over the input plane (raw inputs ``axes``, others at their mean),
+        now or at a snapshot epoch. Cached per (epoch, resolution, axes) for the timeline."""
+        resolution = resolution or self.config.grid
+        at = self.epoch if epoch is None else self.snapshots.at(epoch).epoch
+        key = (at, resolution, tuple(axes))
+        if key not in self._grid_cache:
+            xs, ys, points = self.data.plane(resolution, tuple(axes))
+            values = self.predict(self.data.transform(points), epoch=at)
+            if ys is not None:
+                values = (
+                    values.T.reshape(-1, resolution, resolution)
+                    if values.ndim == 2
+                    else values.reshape(resolution, resolution)
+                )
+            if len(self._grid_cache) > 16:
+                self._grid_cache.clear()
+            self._grid_cache[key] = Grid(xs, ys, values, at)
+        return self._grid_cache[key]
+
+    @torch.no_grad()
+    def neuron_grids(self, resolution: int | None = None, epoch: int | None = None, axes=(0, 1)) -> list[np.ndarray]:
+        """Every hidden neuron's activation over the input plane: one array per layer,
+        ``[units, res, res]`` (``[units, res]`` for 1-D data)."""
+        resolution = resolution or min(self.config.grid, 50)
+        _, ys, points = self.data.plane(resolution, tuple(axes))
+        with self._eval_mode(self._model_at(epoch)) as model:
+            _, hidden = model.forward_hidden(torch.as_tensor(self.data.transform(points), device=self.device))
+        shape = (resolution,) if ys is None else (resolution, resolution)
+        return [h.T.float().cpu().numpy().reshape(-1, *shape) for h in hidden]
+
+    def evaluate(self) -> dict[str, float]:
+        """Loss and accuracy (R² for regression) of the current model on train and test sets."""
+        metric = "r2" if self.task == REGRESSION else "accuracy"
+        result = {}
+        for split, X, y in (("train", self.X_train, self.y_train), ("test", self.X_test, self.y_test)):
+            loss, score = self._evaluate(X, y) if len(X) else (float("nan"), float("nan"))
+            result[f"{split}_loss"], result[f"{split}_{metric}"] = loss, score
+        return result
+
+    def summary(self) -> dict:
+        """What the command line prints: config, device, speed, status and final metrics."""
+        final = {k: (v if math.isfinite(v) else None) for k, v in self.evaluate().items()}
+        return {
+            "config": self.config.to_dict(),
+            "device": str(self.device),
+            "task": self.task,
+            "loss": self.loss_name,
+            "parameters": self.model.n_parameters(),
+            "epochs": self.epoch,
+            "seconds": round(self.seconds, 4),
+            "epochs_per_second": round(self.epoch / self.seconds, 1) if self.seconds > 0 else None,
+            "status": self.status,
+            "diverged": self.diverged,
+            "message": self.message,
+            "final": final,
+        }
