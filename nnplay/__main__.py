@@ -36,6 +36,8 @@ def main(argv: list[str] | None = None) -> int:
     base = PRESETS[args.preset]
     if args.csv:
         base = base.replace(dataset="csv")
+    elif args.target:
+        train_parser.error("argument --target: only with --csv FILE")
     config = Config.from_args(args, train_parser, base=base)
 
     table = None

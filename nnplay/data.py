@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -23,6 +24,7 @@ BINARY, MULTICLASS, REGRESSION = "binary", "multiclass", "regression"
 MAX_SAMPLES = 100_000
 MAX_CSV_BYTES = 50 * 1024 * 1024
 MAX_CLASSES = 20
+MAX_ABS_VALUE = 1e30  # beyond this, float32 statistics overflow
 
 
 class DataError(ValueError):
@@ -136,7 +138,10 @@ def make_blobs(*, n_samples=500, noise=0.1, minority=0.5, n_classes=3, random_st
     return X, np.repeat(np.arange(n_classes), counts)
 
 
-def make_article_classification(*, n_samples=100, noise=0.0, minority=0.5, random_state=101):
+ARTICLE_RANDOM_STATE = 101  # the article's make_classification seed; Config seed k draws 101 + k
+
+
+def make_article_classification(*, n_samples=100, noise=0.0, minority=0.5, random_state=ARTICLE_RANDOM_STATE):
     """The article's data: ``make_classification(n_features=5, n_informative=3, random_state=101)``.
 
     ``noise`` does not apply: the article's data is fixed by its generator (which flips 1% of labels).
@@ -294,7 +299,7 @@ class Dataset:
 
     def untarget(self, y: np.ndarray) -> np.ndarray:
         mu, sd = self.target_scale
-        return y * sd + mu if self.task == REGRESSION else y
+        return np.asarray(y, dtype=np.float64) * sd + mu if self.task == REGRESSION else y
 
     def plane(self, resolution: int, axes: tuple[int, int] = (0, 1), pad: float = 0.1):
         """A grid over two raw input columns (the others at their training mean).
@@ -356,13 +361,19 @@ def build(config, table: Table | None = None) -> Dataset:
     else:
         spec = DATASETS[config.dataset]
         task = spec.task
-        kwargs = dict(n_samples=config.n_samples, noise=config.noise, random_state=config.seed)
+        seed = config.seed + ARTICLE_RANDOM_STATE if config.dataset == "make_classification" else config.seed
+        kwargs = dict(n_samples=config.n_samples, noise=config.noise, random_state=seed)
         if task != REGRESSION:
             kwargs["minority"] = config.imbalance
         if spec.make is make_blobs:
             kwargs["n_classes"] = config.n_classes
         raw, y = spec.make(**kwargs)
-        n_classes = int(y.max()) + 1 if task != REGRESSION else 1
+        n_classes = 1 if task == REGRESSION else config.n_classes if task == MULTICLASS else 2
+        if task != REGRESSION and len(np.unique(y)) < n_classes:
+            raise DataError(
+                f"with {config.n_samples} samples and imbalance {config.imbalance:g} a class gets no points; "
+                "raise n_samples or imbalance"
+            )
         class_names = []
         raw_names = (
             ["x1", "x2"] if spec.dims == 2 else ["x"] if spec.dims == 1 else [f"x{i + 1}" for i in range(spec.dims)]
@@ -429,8 +440,16 @@ def read_csv(source, *, target: str | None = None, task: str | None = None) -> T
         except UnicodeDecodeError as exc:
             raise DataError("the file is not UTF-8 or Windows-1252 text") from exc
     try:
-        df = pd.read_csv(io.StringIO(text), sep=_delimiter(text), nrows=MAX_SAMPLES + 1)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)  # e.g. rows longer than the header
+            df = pd.read_csv(
+                io.StringIO(text),
+                sep=_delimiter(text),
+                nrows=MAX_SAMPLES + 1,
+                index_col=False,
+                skipinitialspace=True,
+            )
+    except (pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
         raise DataError(f"the file could not be read as CSV: {str(exc).splitlines()[0][:200]}") from exc
     return table_from_frame(df, target=target, task=task)
 
@@ -451,8 +470,11 @@ def _read_bytes(source) -> bytes:
         if isinstance(data, str):
             data = data.encode()
     else:
-        with open(source, "rb") as fh:
-            data = fh.read(MAX_CSV_BYTES + 1)
+        try:
+            with open(source, "rb") as fh:
+                data = fh.read(MAX_CSV_BYTES + 1)
+        except OSError as exc:
+            raise DataError(f"could not open {source}: {exc.strerror or exc}") from None
     if len(data) > MAX_CSV_BYTES:
         raise DataError(f"the file is larger than {MAX_CSV_BYTES // 2**20} MB")
     return data
@@ -483,6 +505,9 @@ def table_from_frame(df: pd.DataFrame, *, target: str | None = None, task: str |
         raise DataError(
             f"column {col!r} has {int((~finite).sum())} missing or infinite values in all; fill or drop them first"
         )
+    if np.abs(X).max() > MAX_ABS_VALUE:
+        col = features.columns[int(np.argmax(np.abs(X).max(axis=0)))]
+        raise DataError(f"column {col!r} has values beyond ±{MAX_ABS_VALUE:g}; rescale it first")
     col = df[target]
     if col.isna().any():
         raise DataError(f"the target column {target!r} has {int(col.isna().sum())} missing values")
@@ -494,8 +519,8 @@ def table_from_frame(df: pd.DataFrame, *, target: str | None = None, task: str |
         if not numeric:
             raise DataError(f"the target {target!r} is text, so it cannot be a regression target")
         y = col.to_numpy(dtype=np.float64)
-        if not np.isfinite(y).all():
-            raise DataError(f"the target column {target!r} has infinite values")
+        if not np.isfinite(y).all() or np.abs(y).max() > MAX_ABS_VALUE:
+            raise DataError(f"the target column {target!r} has infinite values or values beyond ±{MAX_ABS_VALUE:g}")
         return Table(X, y, REGRESSION, list(features.columns), target)
     classes = np.sort(col.unique()) if numeric else sorted(col.astype(str).unique())
     if len(classes) < 2:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -66,24 +67,54 @@ def make_optimizer(name: str, params, config) -> torch.optim.Optimizer:
     return spec.make(params, config)
 
 
-def make_schedule(optimizer, config):
-    """The schedule a Config names, stepped once per epoch; None for a constant rate."""
+def schedule_factor(config, epoch: int, budget: int) -> float:
+    """The schedule's multiplier of the base learning rate at ``epoch``."""
     if config.schedule == "step":
-        return optim.lr_scheduler.StepLR(optimizer, step_size=config.step_size, gamma=config.gamma)
+        return config.gamma ** (epoch // config.step_size)
     if config.schedule == "exponential":
-        return optim.lr_scheduler.ExponentialLR(optimizer, gamma=config.gamma ** (1 / config.step_size))
+        return config.gamma ** (epoch / config.step_size)
     if config.schedule == "cosine":
-        return optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=max(1, config.epochs))
-    return None
+        return 0.5 * (1 + math.cos(math.pi * min(epoch, budget) / max(1, budget)))
+    return 1.0
+
+
+def make_schedule(optimizer, config, budget: Callable[[], int] | None = None):
+    """The Config's schedule as a LambdaLR stepped once per epoch (None for a constant rate).
+
+    The rate is always ``lr * factor(epoch)``, so a live change of ``lr`` or of the budget
+    (``budget`` is read at every step) carries on smoothly from where training is.
+    """
+    if config.schedule == "none":
+        return None
+    budget = budget or (lambda: config.epochs)
+    return optim.lr_scheduler.LambdaLR(optimizer, lambda epoch: schedule_factor(config, epoch, budget()))
 
 
 def set_lr(optimizer, scheduler, lr: float) -> None:
-    """Change the learning rate mid-training (as TensorFlow Playground does) without a restart.
-
-    The schedules above are chainable (each step scales the current rate), so the schedule goes on
-    from the new rate.
-    """
-    for group in optimizer.param_groups:
-        group["lr"] = lr
+    """Change the base learning rate mid-training (as TensorFlow Playground does) without a restart."""
+    factor = 1.0
     if scheduler is not None:
         scheduler.base_lrs = [lr for _ in scheduler.base_lrs]
+        factor = scheduler.lr_lambdas[0](scheduler.last_epoch)
+    for group in optimizer.param_groups:
+        old = group["lr"]
+        group["lr"] = lr * factor
+        if isinstance(optimizer, optim.Rprop) and old > 0:
+            # Rprop keeps a step size per weight, seeded from lr once; rescale them instead.
+            for p in group["params"]:
+                state = optimizer.state.get(p)
+                if state and "step_size" in state:
+                    state["step_size"].mul_(group["lr"] / old)
+
+
+def set_momentum(optimizer, momentum: float) -> None:
+    """Change momentum mid-training; RMSprop needs a buffer it did not keep while momentum was 0."""
+    for group in optimizer.param_groups:
+        if "momentum" not in group:
+            continue
+        group["momentum"] = momentum
+        if isinstance(optimizer, optim.RMSprop) and momentum > 0:
+            for p in group["params"]:
+                state = optimizer.state.get(p)
+                if state and "momentum_buffer" not in state:
+                    state["momentum_buffer"] = torch.zeros_like(p, memory_format=torch.preserve_format)

@@ -9,6 +9,7 @@ import time
 from dataclasses import dataclass
 
 import numpy as np
+import pandas as pd
 import torch
 
 from . import losses, optim
@@ -93,16 +94,21 @@ class Trainer:
         self._shuffle_generator.manual_seed(self.config.seed + 1)
         self._dropout_generator.manual_seed(self.config.seed + 2)
         self.optimizer = optim.make_optimizer(self.config.optimizer, self.model.parameters(), self.config)
-        self.scheduler = optim.make_schedule(self.optimizer, self.config)
+        self.scheduler = optim.make_schedule(self.optimizer, self.config, budget=lambda: self.config.epochs)
         self.epoch = 0
         self.status, self.message = READY, ""
         self.seconds = 0.0
-        self.history = History()
+        self.records = History()
         self._best = (math.inf, 0)
         every = self.config.snapshot_every or max(1, self.config.epochs // 100)
         self.snapshots = Snapshots(every=every)
         self._grid_cache.clear()
         self._snapshot()
+
+    def adopt_current_weights(self) -> None:
+        """Make the model's current weights the starting point (a loaded model): reset returns here."""
+        self._initial_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+        self.reset()
 
     def apply(self, config: Config) -> bool:
         """Take a new Config while training goes on, if only live fields changed (the learning
@@ -111,18 +117,23 @@ class Trainer:
         changed = {k for k, v in config.to_dict().items() if v != self.config.to_dict()[k]}
         if not changed <= LIVE_FIELDS:
             return False
-        if "lr" in changed:
+        self.config = config  # the schedule reads the budget from here
+        if changed & {"lr", "epochs"}:
             optim.set_lr(self.optimizer, self.scheduler, config.lr)
         if "momentum" in changed:
-            for group in self.optimizer.param_groups:
-                if "momentum" in group:
-                    group["momentum"] = config.momentum
+            optim.set_momentum(self.optimizer, config.momentum)
         if "snapshot_every" in changed and config.snapshot_every:
             self.snapshots.every = config.snapshot_every
-        self.config = config
-        if self.status == DONE and self.epoch < config.epochs:
-            self.status = TRAINING
+        resumable = self.status == DONE or (self.status == STOPPED and "patience" in changed)
+        if resumable and self.remaining > 0:
+            self.status, self.message = TRAINING, ""
+            self._best = (self._best[0], self.epoch)  # a fresh patience window
         return True
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """One row per epoch, plain floats: losses, accuracy (R²), lr, gradient norms, dead units."""
+        return self.records.frame()
 
     @property
     def remaining(self) -> int:
@@ -152,12 +163,14 @@ class Trainer:
             done += 1
             if record is None:
                 break
-            self.history.append(record)
+            self.records.append(record)
             if self._early_stop(record):
                 break
             if self.snapshots.due(self.epoch):
                 self._snapshot()
         self.seconds += time.perf_counter() - start
+        if not self.diverged and not self._weights_finite():  # the chunk's last update blew up
+            self._diverge()
         if self.status == TRAINING and self.remaining == 0:
             self.status = DONE
         if self.finished and not self.diverged:
@@ -308,10 +321,13 @@ class Trainer:
         sst = self._sst[1] if X is self.X_test else self._sst[0]
         return loss, self._metric(score, len(X), sst)
 
+    def _weights_finite(self) -> bool:
+        return bool(torch.isfinite(torch.stack(torch._foreach_norm(list(self.model.parameters())))).all())
+
     def _diverge(self) -> None:
         self.status = DIVERGED
         self.message = (
-            f"Training diverged at epoch {self.epoch + 1}: the loss is no longer a finite number. "
+            f"Training diverged at epoch {self.epoch + 1}: the loss or the weights are no longer finite numbers. "
             f"Try a smaller learning rate (now {self.config.lr:g}) or an adaptive optimizer such as Adam, "
             "then press Reset."
         )
@@ -364,6 +380,9 @@ class Trainer:
         if self.diverged:
             return
         outputs = self.predict(self.X_train)
+        if not np.isfinite(outputs).all():
+            self._diverge()
+            return
         if self.task == MULTICLASS:
             outputs = outputs[np.arange(len(outputs)), self.data.y_train]
         params = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}

@@ -64,6 +64,7 @@ def test_bad_flags_exit_2_naming_the_flag(capsys):
         (["--dataset", "blobs", "--loss", "bce"], "argument --loss: loss 'bce' does not fit"),
         (["--device", "cuda"] if no_cuda else ["--device", "tpu"], "device"),
         (["--dataset", "csv"], "needs --csv FILE"),
+        (["--target", "y"], "argument --target: only with --csv FILE"),
     ):
         with pytest.raises(SystemExit) as exit_:
             code = main(["train", *args])

@@ -49,7 +49,7 @@ def test_article_preset_is_the_articles_experiment():
     assert (ARTICLE.dataset, ARTICLE.n_samples, ARTICLE.seed, ARTICLE.hidden) == (
         "make_classification",
         100,
-        101,
+        0,  # the default seed draws the article's random_state=101 data
         (8, 4),
     )
     assert (ARTICLE.loss, ARTICLE.optimizer, ARTICLE.lr, ARTICLE.batch_size) == ("bce", "sgd", 0.1, 0)
@@ -198,6 +198,18 @@ def test_every_registry_entry_is_a_choice():
     assert set(model.ACTIVATIONS) <= {a for a in model.ACTIVATIONS if Config(activation=(a,))}
     for mix in model.MIXES:
         assert Config(activation=("relu+tanh",), mix=mix).mix == mix
+
+
+def test_rprop_refuses_a_schedule_it_would_ignore():
+    with pytest.raises(ConfigError, match="Rprop adapts its own step sizes") as err:
+        Config(optimizer="rprop", schedule="cosine")
+    assert err.value.field == "schedule"
+
+
+def test_from_json_only_raises_config_errors():
+    for text in ("[" * 100_000, '{"seed": ' + "9" * 5000 + "}", "nan", '"x"'):
+        with pytest.raises(ConfigError):
+            Config.from_json(text)
 
 
 def test_format_value():

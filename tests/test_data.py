@@ -40,8 +40,9 @@ def test_article_data_is_make_classification_with_random_state_101():
     got_X, got_y = data.make_article_classification()
     np.testing.assert_array_equal(got_X, X)
     np.testing.assert_array_equal(got_y, y)
-    ds = build(Config(dataset="make_classification", n_samples=100, seed=101, test_fraction=0.0))
+    ds = build(Config(dataset="make_classification", n_samples=100, seed=0, test_fraction=0.0))
     assert ds.X_train.shape == (100, 5)
+    np.testing.assert_array_equal(np.sort(ds.raw_train, axis=0), np.sort(X, axis=0))  # the default seed: the article's
 
 
 def test_make_regression_has_twenty_features_and_flat_targets():
@@ -221,6 +222,63 @@ def test_frame_with_duplicate_column_names_is_refused():
 def test_csv_latin1_text_is_read():
     t = read_csv("caf\xe9,y\n1,0\n2,1\n".encode("cp1252"))
     assert t.feature_names == ["café"]
+
+
+def test_a_class_with_no_points_is_a_data_error():
+    with pytest.raises(DataError, match="a class gets no points"):
+        build(Config(dataset="make_classification", n_samples=13, imbalance=0.02))
+    with pytest.raises(DataError, match="a class gets no points"):
+        build(Config(dataset="make_classification", n_samples=13, imbalance=0.02, label_noise=0.5))
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        Config(n_samples=10, test_fraction=0.9),
+        Config(dataset="blobs", n_classes=6, n_samples=10),
+        Config(dataset="blobs", n_classes=6, n_samples=10, test_fraction=0.9, label_noise=0.5),
+        Config(dataset="circle", n_samples=10, imbalance=0.02),
+    ],
+)
+def test_tiny_data_sets_build_or_say_why(config):
+    try:
+        ds = build(config)
+    except DataError:
+        return
+    assert len(ds.X_train) >= 1
+
+
+def test_csv_path_problems_are_data_errors(tmp_path):
+    with pytest.raises(DataError, match="could not open"):
+        read_csv(tmp_path / "missing.csv")
+    with pytest.raises(DataError, match="could not open"):
+        read_csv(tmp_path)
+
+
+def test_csv_rows_longer_than_the_header_are_refused():
+    with pytest.raises(DataError, match="could not be read"):
+        read_csv(b"a,y\n1,2,3\n4,5,6\n")
+
+
+def test_csv_blank_cells_are_missing_values_not_a_class():
+    with pytest.raises(DataError, match="missing values"):
+        read_csv(b"a,y\n1,0\n2,  \n3,0\n")
+    with pytest.raises(DataError, match="missing or infinite"):
+        read_csv(b"a,y\n1,0\n  ,1\n3,0\n")
+    t = read_csv(b"a, y\n1, 0\n2, 1\n")  # spaces after the commas are fine
+    assert t.target == "y" and t.task == BINARY
+
+
+def test_csv_values_too_large_for_float32_statistics_are_refused():
+    with pytest.raises(DataError, match="beyond"):
+        read_csv(b"a,y\n1e308,0\n2,1\n")
+    with pytest.raises(DataError, match="beyond"):
+        read_csv(b"a,y\n1,1e39\n2,1.5\n3,2.5\n")
+
+
+def test_csv_windows_line_endings_and_tabs():
+    assert read_csv(b"a,b,y\r\n1,2,0\r\n3,4,1\r\n").X.shape == (2, 2)
+    assert read_csv(b"a\tb\ty\n1\t2\t0\n3\t4\t1\n").feature_names == ["a", "b"]
 
 
 def test_generators_are_keyword_only():

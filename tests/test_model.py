@@ -120,3 +120,30 @@ def test_dropout_uses_its_own_generator_and_only_in_training():
     drop = Dropout(0.5)
     drop.eval()
     assert torch.equal(drop(x), x)
+
+
+def test_networks_of_one_architecture_stack_for_one_vectorised_pass():
+    """Several models of one architecture train in one batched pass by stacking their weights
+    (torch.func): the basis of sweeps and comparisons."""
+    import copy
+
+    from torch.func import functional_call, grad, stack_module_state, vmap
+
+    nets = []
+    for seed in range(4):
+        net = Network(2, (8, 4), ("relu+tanh",), 1)
+        net.initialise("default", torch.Generator().manual_seed(seed))
+        nets.append(net)
+    params, buffers = stack_module_state(nets)
+    base = copy.deepcopy(nets[0]).to("meta")
+    x, y = torch.randn(30, 2), torch.randint(0, 2, (30,)).float()
+
+    def loss(p, b):
+        return nn.functional.binary_cross_entropy_with_logits(functional_call(base, (p, b), (x,))[:, 0], y)
+
+    grads = vmap(grad(loss))(params, buffers)
+    for i, net in enumerate(nets):
+        net.zero_grad()
+        nn.functional.binary_cross_entropy_with_logits(net(x)[:, 0], y).backward()
+        assert torch.allclose(grads["hidden1.weight"][i], net.hidden1.weight.grad, atol=1e-6)
+        assert torch.allclose(grads["output.bias"][i], net.output.bias.grad, atol=1e-6)

@@ -33,7 +33,7 @@ LR = {"adadelta": 1.0, "rprop": 0.01, "asgd": 0.1, "sgd": 0.1, "lbfgs": 0.5, "ad
 def test_every_optimizer_lowers_the_loss(name):
     config = Config(dataset="gauss", n_samples=200, optimizer=name, lr=LR.get(name, 0.02), epochs=40)
     trainer = Trainer(config).run()
-    losses = trainer.history.column("train_loss")
+    losses = trainer.records.column("train_loss")
     assert len(losses) == 40 and not trainer.diverged
     assert losses[-1] < losses[0] * 0.9, (name, losses[0], losses[-1])
 
@@ -48,7 +48,7 @@ def test_every_optimizer_trains_in_mini_batches(name):
 def test_schedules():
     def lrs(**kw):
         trainer = Trainer(Config(n_samples=50, epochs=20, lr=0.1, **kw)).run()
-        return trainer.history.column("lr")
+        return trainer.records.column("lr")
 
     assert lrs() == [0.1] * 20
     step = lrs(schedule="step", step_size=5, gamma=0.5)
@@ -66,7 +66,9 @@ def test_set_lr_carries_on_with_the_schedule():
     sched = make_schedule(opt, config)
     opt.step()
     sched.step()
-    set_lr(opt, sched, 1.0)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.05)
+    set_lr(opt, sched, 1.0)  # the new base rate, at the schedule's current factor
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.5)
     opt.step()
     sched.step()
-    assert opt.param_groups[0]["lr"] == pytest.approx(0.5)
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.25)

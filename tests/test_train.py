@@ -1,3 +1,4 @@
+import itertools
 import threading
 
 import numpy as np
@@ -27,7 +28,7 @@ def test_article_untrained_outputs_start_near_one_half():
 
 def test_article_bce_falls_from_069_to_well_below_03():
     trainer = Trainer(ARTICLE).run()
-    losses = trainer.history.column("train_loss")
+    losses = trainer.records.column("train_loss")
     assert len(losses) == 1000 and trainer.status == DONE
     assert losses[0] == pytest.approx(0.69, abs=0.05)
     assert losses[-1] < 0.2
@@ -40,7 +41,7 @@ def test_article_bce_falls_from_069_to_well_below_03():
 def test_article_mixed_relu_tanh_block_trains():
     trainer = Trainer(PRESETS["article_mixed"]).run()
     assert "Mixed" in repr(trainer.model)
-    losses = trainer.history.column("train_loss")
+    losses = trainer.records.column("train_loss")
     assert losses[-1] < 0.3 < losses[0]
 
 
@@ -68,14 +69,14 @@ def test_a_wider_network_learns_the_spiral():
 @pytest.mark.parametrize("dataset", list(DATASETS))
 def test_every_dataset_trains(dataset):
     trainer = Trainer(Config(dataset=dataset, n_samples=200, epochs=25)).run()
-    losses = trainer.history.column("train_loss")
+    losses = trainer.records.column("train_loss")
     assert losses[-1] < losses[0]
 
 
 @pytest.mark.parametrize("activation", [*ACTIVATIONS, "relu+tanh"])
 def test_every_activation_trains(activation):
     trainer = Trainer(Config(dataset="gauss", n_samples=200, activation=(activation,), epochs=30, init="xavier")).run()
-    losses = trainer.history.column("train_loss")
+    losses = trainer.records.column("train_loss")
     assert losses[-1] < losses[0], activation
 
 
@@ -88,7 +89,7 @@ def test_every_loss_trains_where_it_fits(loss, dataset):
             config.replace(loss=loss)
         return
     trainer = Trainer(config.replace(loss=loss)).run()
-    losses = trainer.history.column("train_loss")
+    losses = trainer.records.column("train_loss")
     assert losses[-1] < losses[0], (loss, dataset)
 
 
@@ -115,7 +116,7 @@ def test_csv_loss_mismatch_is_reported_by_the_trainer():
 def test_zero_hidden_layers_is_logistic_regression():
     trainer = Trainer(Config(dataset="gauss", hidden=(), n_samples=200, epochs=100)).run()
     assert len(trainer.model.linears) == 1 and trainer.evaluate()["test_accuracy"] > 0.95
-    assert trainer.history.last()["dead_fraction"] == 0.0
+    assert trainer.records.last()["dead_fraction"] == 0.0
 
 
 def test_engineered_features_let_a_linear_model_solve_the_circle():
@@ -132,7 +133,7 @@ def test_chunks_equal_one_run(quick):
     while chunked.step(7):
         pass
     assert chunked.epoch == quick.epochs and chunked.status == DONE
-    assert one.history.column("train_loss") == chunked.history.column("train_loss")
+    assert one.records.column("train_loss") == chunked.records.column("train_loss")
     assert torch.equal(weights(one), weights(chunked))
     assert chunked.step(5) == 0  # never past the budget
 
@@ -142,12 +143,12 @@ def test_reset_gives_the_same_initialisation_and_the_same_run():
     trainer = Trainer(config)
     start = weights(trainer)
     trainer.run()
-    first = trainer.history.column("train_loss")
+    first = trainer.records.column("train_loss")
     assert not torch.equal(start, weights(trainer))
     trainer.reset()
-    assert trainer.epoch == 0 and trainer.status == READY and len(trainer.history) == 0
+    assert trainer.epoch == 0 and trainer.status == READY and len(trainer.records) == 0
     assert torch.equal(start, weights(trainer))
-    assert trainer.run().history.column("train_loss") == first
+    assert trainer.run().records.column("train_loss") == first
     assert torch.equal(start, weights(Trainer(config)))  # a new Trainer from the same seed too
 
 
@@ -160,7 +161,7 @@ def test_learning_rate_changes_live_and_architecture_does_not():
     trainer.step(10)
     assert trainer.apply(trainer.config.replace(lr=0.05, epochs=60))
     trainer.step(5)
-    assert trainer.epoch == 15 and trainer.history.column("lr")[-1] == 0.05 and trainer.remaining == 45
+    assert trainer.epoch == 15 and trainer.records.column("lr")[-1] == 0.05 and trainer.remaining == 45
     assert not trainer.apply(trainer.config.replace(hidden=(3,)))
     assert not trainer.apply(trainer.config.replace(dataset="xor"))
     assert {"lr", "epochs"} <= LIVE_FIELDS
@@ -178,7 +179,7 @@ def test_raising_the_budget_after_the_end_trains_on(quick):
 
 def test_history_columns_are_plain_floats(quick):
     trainer = Trainer(quick).run()
-    frame = trainer.history.frame()
+    frame = trainer.history
     assert len(frame) == quick.epochs and frame["epoch"].tolist() == list(range(1, quick.epochs + 1))
     expected = {
         "train_loss",
@@ -191,13 +192,13 @@ def test_history_columns_are_plain_floats(quick):
         "dead_fraction",
     }
     assert expected <= set(frame.columns)
-    for record in trainer.history.records:
+    for record in trainer.records.records:
         assert all(type(v) is float for v in record.values())
 
 
 def test_regression_history_reports_r2():
     trainer = Trainer(Config(dataset="sine", epochs=200, n_samples=300)).run()
-    assert trainer.history.last()["train_r2"] > 0.5 and "train_accuracy" not in trainer.history.last()
+    assert trainer.records.last()["train_r2"] > 0.5 and "train_accuracy" not in trainer.records.last()
 
 
 def test_train_metrics_come_from_the_training_pass():
@@ -207,7 +208,7 @@ def test_train_metrics_come_from_the_training_pass():
     trainer.reset()
     loss_at_start = trainer.evaluate()["train_loss"]
     trainer.step(1)
-    assert trainer.history.last()["train_loss"] == pytest.approx(loss_at_start, rel=1e-5)
+    assert trainer.records.last()["train_loss"] == pytest.approx(loss_at_start, rel=1e-5)
     assert before.epoch == 0
 
 
@@ -216,7 +217,7 @@ def test_accuracy_from_training_pass_matches_an_evaluation():
     trainer.step(49)
     expected = trainer.evaluate()
     trainer.step(1)
-    record = trainer.history.last()
+    record = trainer.records.last()
     assert record["train_accuracy"] == pytest.approx(expected["train_accuracy"])
     assert record["test_loss"] == pytest.approx(expected["test_loss"], rel=1e-5)
 
@@ -229,7 +230,7 @@ def test_gradient_norms_match_autograd():
     expected = [torch.cat([m.weight.grad.flatten(), m.bias.grad.flatten()]).norm().item() for m in model.linears]
     model.zero_grad()
     trainer.step(1)
-    got = [trainer.history.last()[k] for k in ("grad_norm_1", "grad_norm_out")]
+    got = [trainer.records.last()[k] for k in ("grad_norm_1", "grad_norm_out")]
     assert got == pytest.approx(expected, rel=1e-5)
 
 
@@ -238,7 +239,7 @@ def test_dead_relu_units_are_counted():
     with torch.no_grad():
         trainer.model.hidden2.bias.fill_(-100.0)  # every unit of layer 2 outputs 0 for every point
     trainer.step(1)
-    assert trainer.history.last()["dead_fraction"] == pytest.approx(0.5)
+    assert trainer.records.last()["dead_fraction"] == pytest.approx(0.5)
 
 
 # --- divergence, early stopping ---------------------------------------------------------------
@@ -251,7 +252,7 @@ def test_divergence_stops_with_a_message_and_reset_recovers():
     trainer.run()
     assert trainer.status == DIVERGED and trainer.diverged and trainer.epoch < 100
     assert "smaller learning rate" in trainer.message and "50" in trainer.message
-    assert all(np.isfinite(trainer.history.column("train_loss")))  # nothing non-finite recorded
+    assert all(np.isfinite(trainer.records.column("train_loss")))  # nothing non-finite recorded
     assert trainer.step(10) == 0
     summary = trainer.summary()
     assert summary["diverged"] is True
@@ -273,12 +274,90 @@ def test_exploding_learning_rate_never_crashes(name):
     assert trainer.status == READY
 
 
+@pytest.mark.parametrize(
+    "config",
+    [
+        Config(dataset="plane", optimizer="sgd", lr=1000.0, epochs=6, n_samples=100),
+        Config(dataset="circle", optimizer="lbfgs", lr=1000.0, epochs=15, n_samples=100),
+        Config(dataset="plane", optimizer="asgd", lr=1000.0, epochs=6, n_samples=100),
+    ],
+)
+def test_a_blow_up_in_the_last_update_is_divergence(config):
+    trainer = Trainer(config).run()
+    assert trainer.status == DIVERGED and trainer.summary()["diverged"] is True
+    assert all(np.isfinite(s.outputs).all() for s in trainer.snapshots.items)
+
+
+def test_momentum_changes_live_on_rmsprop_and_sgd():
+    for name in ("rmsprop", "sgd"):
+        config = Config(n_samples=50, epochs=20, optimizer=name, lr=0.01)
+        trainer = Trainer(config)
+        trainer.step(3)
+        assert trainer.apply(config.replace(momentum=0.9))
+        assert trainer.step(3) == 3 and trainer.optimizer.param_groups[0]["momentum"] == 0.9
+
+
+def test_cosine_follows_a_live_change_of_the_budget():
+    config = Config(n_samples=50, epochs=100, schedule="cosine", lr=0.1)
+    trainer = Trainer(config)
+    trainer.step(50)
+    assert trainer.records.last()["lr"] == pytest.approx(0.1 * 0.5 * (1 + np.cos(np.pi * 49 / 100)))
+    trainer.apply(config.replace(epochs=200))
+    trainer.run()
+    lrs = trainer.records.column("lr")
+    assert all(a >= b for a, b in itertools.pairwise(lrs))  # still decaying, never climbing back
+    assert lrs[-1] < 1e-4 and lrs[99] == pytest.approx(0.1 * 0.5 * (1 + np.cos(np.pi * 99 / 200)))
+
+
+def test_live_lr_with_a_schedule_scales_the_schedule():
+    config = Config(n_samples=50, epochs=40, schedule="step", step_size=10, gamma=0.5, lr=0.1)
+    trainer = Trainer(config)
+    trainer.step(15)
+    trainer.apply(config.replace(lr=0.4))
+    trainer.step(10)
+    assert trainer.records.column("lr")[14] == pytest.approx(0.05)
+    assert trainer.records.column("lr")[15] == pytest.approx(0.2) and trainer.records.column("lr")[20] == pytest.approx(
+        0.1
+    )
+
+
+def test_rprop_takes_a_live_learning_rate():
+    config = Config(dataset="gauss", n_samples=100, epochs=30, optimizer="rprop", lr=0.01)
+    a, b = Trainer(config), Trainer(config)
+    a.step(3)
+    b.step(3)
+    b.apply(config.replace(lr=1e-6))
+    a.step(10)
+    b.step(10)
+    assert a.records.column("train_loss")[-1] != b.records.column("train_loss")[-1]
+    assert b.records.column("train_loss")[-1] == pytest.approx(b.records.column("train_loss")[3], rel=1e-3)
+
+
+def test_early_stopping_resumes_with_more_patience():
+    config = Config(dataset="xor", label_noise=0.2, hidden=(32, 32), epochs=3000, patience=30, n_samples=100)
+    trainer = Trainer(config).run()
+    assert trainer.status == STOPPED
+    stopped_at = trainer.epoch
+    assert trainer.apply(config.replace(patience=60))
+    assert trainer.step(5) == 5 and trainer.epoch == stopped_at + 5
+
+
+def test_adopting_loaded_weights_makes_them_the_reset_point(quick):
+    trainer = Trainer(quick).run()
+    trained = weights(trainer)
+    trainer.adopt_current_weights()
+    assert trainer.epoch == 0 and torch.equal(weights(trainer), trained)
+    trainer.step(5)
+    trainer.reset()
+    assert torch.equal(weights(trainer), trained)
+
+
 def test_early_stopping_with_patience():
     config = Config(dataset="xor", label_noise=0.2, hidden=(32, 32), epochs=5000, patience=30, n_samples=100)
     trainer = Trainer(config).run()
     assert trainer.status == STOPPED and trainer.epoch < 5000
     assert "no improvement of the test loss for 30 epochs" in trainer.message
-    test_losses = trainer.history.column("test_loss")
+    test_losses = trainer.records.column("test_loss")
     best = int(np.argmin(test_losses))
     assert len(test_losses) - 1 - best >= 30  # it waited out its patience after the best epoch
     assert trainer.snapshots.epochs[-1] == trainer.epoch
@@ -362,7 +441,7 @@ def test_concurrent_trainers_in_threads_equal_their_solo_runs():
         Config(dataset="blobs", seed=3, epochs=60, dropout=0.1),
         Config(dataset="sine", seed=4, epochs=60),
     ]
-    solo = [Trainer(c).run().history.column("train_loss") for c in configs]
+    solo = [Trainer(c).run().records.column("train_loss") for c in configs]
     results = [None] * len(configs)
     barrier = threading.Barrier(len(configs))
 
@@ -371,7 +450,7 @@ def test_concurrent_trainers_in_threads_equal_their_solo_runs():
         torch.manual_seed(1000 + i)  # global RNG churn from "other users" must not matter
         trainer = Trainer(configs[i])
         torch.rand(100)
-        results[i] = trainer.run().history.column("train_loss")
+        results[i] = trainer.run().records.column("train_loss")
 
     threads = [threading.Thread(target=work, args=(i,)) for i in range(len(configs))]
     for t in threads:
@@ -407,7 +486,7 @@ def test_cuda_training_matches_cpu():
     cpu = Trainer(config.replace(device="cpu")).run()
     assert gpu.device.type == "cuda" and all(p.is_cuda for p in gpu.model.parameters())
     assert gpu.summary()["device"].startswith("cuda")
-    np.testing.assert_allclose(gpu.history.column("train_loss"), cpu.history.column("train_loss"), rtol=1e-3)
+    np.testing.assert_allclose(gpu.records.column("train_loss"), cpu.records.column("train_loss"), rtol=1e-3)
     assert gpu.boundary(resolution=10).values.shape == (10, 10)
 
 
@@ -415,7 +494,7 @@ def test_cuda_training_matches_cpu():
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_cuda_dropout_and_minibatches_are_reproducible():
     config = Config(epochs=10, dropout=0.3, batch_size=32, device="cuda")
-    assert Trainer(config).run().history.column("train_loss") == Trainer(config).run().history.column("train_loss")
+    assert Trainer(config).run().records.column("train_loss") == Trainer(config).run().records.column("train_loss")
 
 
 def test_build_is_reused_when_given():
