@@ -1,20 +1,247 @@
-"""The app, driven through Streamlit's AppTest (no browser)."""
+"""The app, driven through Streamlit's AppTest (no browser): pages, sidebar -> engine -> charts, URL."""
 
+import io
+import json
 from pathlib import Path
 
+import pandas as pd
+import pyarrow as pa
+import pytest
 from streamlit.testing.v1 import AppTest
 
+from nnplay.config import Config
+
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
+CHART_KEYS = ("boundary", "loss", "drift", "timeline")
 
 
-def test_app_renders_and_trains_the_article_network():
-    at = AppTest.from_file(APP, default_timeout=60).run()
-    assert not at.exception
-    assert "nnplay" in at.title[0].value
-    at.selectbox(key="preset").set_value("article").run()
-    at.button(key="train").click().run()
-    assert not at.exception
-    assert "(hidden1): Linear(in_features=5, out_features=8, bias=True)" in at.code[0].value
-    loss = float(at.metric[0].value)
-    assert 0 < loss < 0.3
-    assert at.get_by_key("loss") is not None
+def app(**params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at.run()
+
+
+def charts(at, key):
+    """(spec, {dataset name: DataFrame}) of every chart inside the container with this key."""
+    out = []
+    for el in at.get_by_key(key).get("vega_lite_chart"):
+        frames = {d.name: pa.ipc.open_stream(d.data.data).read_pandas() for d in el.proto.datasets}
+        out.append((json.loads(el.proto.spec), frames))
+    return out
+
+
+def ok(at):
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def test_first_load_autoplays_and_draws_every_keyed_chart():
+    at = ok(app())
+    trainer = at.session_state["trainer"]
+    assert at.session_state["running"] and trainer.epoch == at.session_state["tick"]
+    for key in ("boundary", "loss", "drift"):
+        assert charts(at, key), key
+    assert at.get_by_key("epoch") is not None
+    ok(at.run())
+    assert trainer.epoch == 2 * at.session_state["tick"]  # each tick trains on
+    while at.session_state["running"]:
+        ok(at.run())
+    assert trainer.epoch == trainer.config.epochs and trainer.status == "done"
+    for key in CHART_KEYS:  # the timeline too, now that training has stopped
+        assert charts(at, key), key
+
+
+def test_autoplay_off():
+    at = ok(app(autoplay="0"))
+    assert not at.session_state["running"] and at.session_state["trainer"].epoch == 0
+
+
+def test_loss_chart_carries_the_history():
+    at = ok(app())
+    trainer = at.session_state["trainer"]
+    ((_spec, frames),) = charts(at, "loss")
+    rows = pd.concat(frames.values())
+    assert set(rows["series"]) >= {"train_loss", "test_loss", "train_accuracy", "test_accuracy"}
+    assert rows[rows["series"] == "train_loss"]["value"].tolist() == pytest.approx(trainer.records.column("train_loss"))
+
+
+def test_sidebar_change_reaches_the_engine_and_the_charts():
+    at = ok(app(autoplay="0"))
+    at.selectbox(key="w_dataset").set_value("xor")
+    ok(at.run())
+    assert at.session_state["config"].dataset == "xor"
+    assert at.session_state["trainer"].data.name == "xor"
+    assert at.query_params["dataset"] == "xor"
+    ((_spec, frames),) = charts(at, "boundary")
+    points = next(f for f in frames.values() if "split" in f)
+    assert len(points) == len(at.session_state["trainer"].data.X_train)
+
+
+def test_learning_rate_change_continues_training_architecture_change_restarts():
+    at = ok(app())
+    trainer = at.session_state["trainer"]
+    at.select_slider(key="w_lr").set_value(0.1)
+    ok(at.run())
+    assert at.session_state["trainer"] is trainer and trainer.config.lr == 0.1 and trainer.epoch > 20
+    at.slider(key="w_layers").set_value(3)
+    ok(at.run())
+    assert at.session_state["trainer"] is not trainer
+    assert at.session_state["config"].hidden == (8, 4, 4)
+    assert any("rebuilt" in i.value for i in at.info)
+
+
+def test_mixed_activation_from_the_sidebar():
+    at = ok(app(autoplay="0"))
+    at.selectbox(key="w_a0").set_value("relu")
+    at.selectbox(key="w_m0").set_value("tanh")
+    ok(at.run())
+    assert at.session_state["config"].activation == ("relu+tanh", "tanh")
+    assert "Mixed" in repr(at.session_state["trainer"].model)
+
+
+def test_url_in_config_out_and_back():
+    at = ok(app(dataset="spiral", hidden="16,16", lr="0.1", autoplay="0"))
+    config = at.session_state["config"]
+    assert (config.dataset, config.hidden, config.lr) == ("spiral", (16, 16), 0.1)
+    back = {k: v[-1] if isinstance(v, list) else v for k, v in at.query_params.items()}
+    assert Config.from_query(back) == (config, [])
+
+
+def test_bad_url_params_warn_and_the_app_still_works():
+    at = ok(app(lr="banana", hidden="9" * 2000, bogus="1", epochs="-3"))
+    warnings = " ".join(w.value for w in at.warning)
+    assert "lr" in warnings and "bogus" in warnings and "epochs" in warnings
+    assert at.session_state["config"] == Config()
+    for key in ("boundary", "loss", "drift"):
+        assert charts(at, key)
+
+
+def test_hide_flags_hide_controls():
+    at = ok(app(hide="noise,optimizer", autoplay="0"))
+    keys = {w.key for w in [*at.slider, *at.selectbox]}
+    assert "w_noise" not in keys and "w_optimizer" not in keys and "w_dataset" in keys
+    assert at.query_params["hide"] == "noise,optimizer"
+
+
+def test_an_impossible_sidebar_setting_is_explained_and_changes_nothing():
+    at = ok(app(autoplay="0"))
+    at.selectbox(key="w_dataset").set_value("blobs")
+    ok(at.run())
+    at.selectbox(key="w_loss").set_value("bce")
+    ok(at.run())
+    assert at.session_state["config"].loss == "auto"
+    assert any("does not fit multi-class" in e.value for e in at.sidebar.error)
+
+
+def test_pause_step_reset():
+    at = ok(app())
+    trainer = at.session_state["trainer"]
+    at.button(key="play").click()
+    ok(at.run())
+    assert not at.session_state["running"]
+    epoch = trainer.epoch
+    ok(at.run())
+    assert trainer.epoch == epoch  # paused means paused
+    at.button(key="step").click()
+    ok(at.run())
+    assert trainer.epoch == epoch + at.session_state["tick"]
+    at.button(key="reset").click()
+    ok(at.run())
+    assert trainer.epoch == 0
+
+
+def test_divergence_shows_a_message_instead_of_charts_and_reset_recovers():
+    at = ok(app(dataset="plane", optimizer="sgd", lr="1000", activation="linear"))
+    for _ in range(3):
+        ok(at.run())
+    assert at.session_state["trainer"].diverged
+    assert any("diverged" in e.value for e in at.error)
+    with pytest.raises(KeyError):
+        at.get_by_key("boundary")
+    at.button(key="reset").click()
+    ok(at.run())
+    assert not at.session_state["trainer"].diverged and charts(at, "boundary")
+
+
+@pytest.mark.parametrize("page", ["pages/inside.py", "pages/data.py", "pages/about.py"])
+def test_every_page_renders(page):
+    at = ok(app(autoplay="0"))
+    at.switch_page(page)
+    ok(at.run())
+    if page == "pages/inside.py":
+        assert at.get_by_key("network").get("vega_lite_chart") and at.get_by_key("neurons").get("vega_lite_chart")
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"dataset": "make_classification"},
+        {"dataset": "sine"},
+        {"dataset": "blobs"},
+        {"dataset": "make_regression"},
+        {"hidden": ""},
+    ],
+)
+def test_pages_render_for_every_kind_of_data(params):
+    at = ok(app(autoplay="0", **params))
+    for page in ("pages/inside.py", "pages/data.py", "pages/playground.py"):
+        at.switch_page(page)
+        ok(at.run())
+
+
+def test_csv_upload_good_and_bad():
+    at = ok(app(autoplay="0"))
+    frame = pd.DataFrame({"a": range(60), "b": [i % 5 for i in range(60)], "label": ["yes", "no"] * 30})
+    at.file_uploader(key="csv_file").upload("table.csv", frame.to_csv(index=False).encode(), "text/csv")
+    ok(at.run())
+    assert at.session_state["config"].dataset == "csv"
+    assert at.session_state["trainer"].data.raw_names == ["a", "b"]
+    at.file_uploader(key="csv_file").upload("bad.csv", b"a,b\n1,0\nx,1\n", "text/csv")
+    ok(at.run())
+    assert any("not numeric" in e.value for e in at.error)
+    assert at.session_state["trainer"].data.raw_names == ["a", "b"]  # the good table is kept
+
+
+def test_saved_model_round_trip_and_bad_files():
+    at = ok(app())
+    trainer = at.session_state["trainer"]
+    saved = next(b for b in at.download_button if b.key == "dl_model")
+    raw = saved.proto.data if hasattr(saved.proto, "data") else None
+    from pages._shared import load_model, model_bytes
+
+    config, state = load_model(model_bytes(trainer))
+    assert config == trainer.config and set(state) == set(trainer.model.state_dict())
+    for bad, words in ((b"garbage", "not an nnplay model"), (model_bytes(trainer)[:100], "not an nnplay model")):
+        with pytest.raises(ValueError, match=words):
+            load_model(bad)
+    import pickle
+
+    class Payload:
+        def __reduce__(self):
+            return (print, ("pwned",))
+
+    buf = io.BytesIO()
+    pickle.dump({"format": "nnplay-model-1", "x": Payload()}, buf)
+    with pytest.raises(ValueError, match="not an nnplay model"):
+        load_model(buf.getvalue())
+    assert raw is None or isinstance(raw, (bytes, str))
+
+
+def test_uploading_a_saved_model_continues_from_it():
+    from pages._shared import model_bytes
+
+    source = ok(app(dataset="xor", hidden="5", autoplay="0"))
+    trained = source.session_state["trainer"]
+    trained.step(200)
+    saved = model_bytes(trained)
+    at = ok(app(autoplay="0"))
+    at.file_uploader(key="model_file").upload("model.pt", saved, "application/octet-stream")
+    ok(at.run())
+    trainer = at.session_state["trainer"]
+    assert at.session_state["config"] == trained.config and at.query_params["dataset"] == "xor"
+    assert trainer.evaluate()["train_loss"] == pytest.approx(trained.evaluate()["train_loss"], rel=1e-6)
+    at.file_uploader(key="model_file").upload("bad.pt", b"not a model", "application/octet-stream")
+    ok(at.run())
+    assert any("not an nnplay model" in e.value for e in at.error)
+    assert at.session_state["trainer"] is trainer

@@ -38,5 +38,5 @@ def test_importing_and_using_the_engine_loads_no_streamlit():
 
 def test_tests_mirror_the_engine():
     tests = {p.name for p in Path(__file__).parent.glob("test_*.py")}
-    for module in ("config", "data", "model", "losses", "optim", "train", "history"):
+    for module in ("config", "data", "model", "losses", "optim", "train", "history", "charts"):
         assert f"test_{module}.py" in tests

@@ -92,15 +92,22 @@ def server():
 
 
 @pytest.fixture
-def page(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    errors = []
-    page.on("pageerror", lambda exc: errors.append(str(exc)))
-    page.goto(server)
-    wait_idle(page)
-    yield page
-    context.close()
+def page_at(browser, server):
+    """Open the app at a query string in a fresh browser context; fail on any page error."""
+    contexts, errors = [], []
+
+    def open_at(query: str = ""):
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        contexts.append(context)
+        page = context.new_page()
+        page.on("pageerror", lambda exc: errors.append(str(exc)))
+        page.goto(server + "/" + query)
+        wait_idle(page)
+        return page
+
+    yield open_at
+    for context in contexts:
+        context.close()
     assert errors == [], errors
 
 

@@ -1,17 +1,79 @@
-"""The app in a real browser: it loads, trains the article's network, and shows no exception."""
+"""The app in a real browser: it loads, autoplay trains to the budget, the keyed charts are
+visible, Pause stops the epoch counter, a sidebar change redraws, and no exception appears."""
+
+import re
+import time
 
 import pytest
 
 from .conftest import OUTPUT, wait_idle
 
 pytestmark = pytest.mark.e2e
+KEYS = ("boundary", "loss", "drift", "timeline")
 
 
-def test_app_loads_and_trains_in_a_browser(page):
-    assert "nnplay" in page.locator("h1").first.inner_text()
-    page.get_by_role("button", name="Train").click()
-    wait_idle(page)
-    page.wait_for_selector("text=(hidden1): Linear(in_features=2, out_features=8, bias=True)", timeout=60_000)
-    page.wait_for_selector(".st-key-loss canvas, .st-key-loss svg", timeout=30_000)
+def epoch(page) -> int:
+    text = page.locator(".st-key-epoch").inner_text()
+    return int(re.search(r"epoch (\d+) /", text).group(1))
+
+
+def no_exception(page):
     assert page.locator('[data-testid="stException"]').count() == 0
-    page.screenshot(path=str(OUTPUT / "app.png"), full_page=True)
+
+
+def test_autoplay_trains_to_the_budget_and_draws_every_chart(page_at):
+    page = page_at("?epochs=300")
+    page.wait_for_selector(".st-key-epoch", timeout=60_000)
+    page.wait_for_function(
+        "() => /epoch 300 \\/ 300/.test(document.querySelector('.st-key-epoch')?.innerText || '')", timeout=120_000
+    )
+    wait_idle(page)
+    for key in KEYS:
+        chart = page.locator(f".st-key-{key} canvas, .st-key-{key} svg").first
+        chart.wait_for(timeout=30_000)
+        assert chart.is_visible(), key
+    no_exception(page)
+    page.screenshot(path=str(OUTPUT / "playground.png"), full_page=True)
+
+
+def test_pause_stops_the_epoch_counter(page_at):
+    page = page_at("?epochs=100000")
+    page.wait_for_function(
+        "() => /epoch [1-9]\\d* \\//.test(document.querySelector('.st-key-epoch')?.innerText || '')", timeout=60_000
+    )
+    page.get_by_role("button", name="Pause").click()
+    page.get_by_role("button", name="Play").wait_for(timeout=30_000)
+    wait_idle(page)
+    first = epoch(page)
+    time.sleep(2)
+    assert epoch(page) == first > 0
+    no_exception(page)
+
+
+def test_a_sidebar_change_redraws(page_at):
+    page = page_at("?autoplay=0")
+    page.locator(".st-key-boundary canvas, .st-key-boundary svg").first.wait_for(timeout=60_000)
+    page.locator(".st-key-w_dataset").click()
+    page.get_by_role("option", name="Exclusive or").click()
+    page.wait_for_url(re.compile(r"dataset=xor"), timeout=30_000)
+    wait_idle(page)
+    page.locator(".st-key-boundary canvas, .st-key-boundary svg").first.wait_for(timeout=30_000)
+    box = page.locator(".st-key-w_dataset")
+    shown = box.inner_text() + " ".join(i.input_value() for i in box.locator("input").all())
+    assert "Exclusive or" in shown, shown
+    assert "rebuilt" in page.locator('[data-testid="stAlert"]').all_inner_texts()[0]
+    no_exception(page)
+
+
+def test_a_copied_url_opens_the_same_experiment(page_at):
+    page = page_at("?autoplay=0&dataset=spiral&hidden=16,16,8&activation=relu%2Btanh&seed=7")
+    page.locator(".st-key-boundary canvas, .st-key-boundary svg").first.wait_for(timeout=60_000)
+    copy = page_at(page.url.split("/", 3)[-1] if "?" in page.url else "")
+    for p in (page, copy):
+        assert (
+            "Spiral"
+            in " ".join(i.input_value() for i in p.locator(".st-key-w_dataset input").all())
+            + p.locator(".st-key-w_dataset").inner_text()
+        )
+        assert p.locator(".st-key-w_layers").inner_text().split()[2] == "3"  # "hidden layers 3 0 8"
+    assert "seed=7" in copy.url and "hidden=16%2C16%2C8" in copy.url.replace(",", "%2C")

@@ -1,0 +1,333 @@
+"""Charts as pure functions: data in, ``alt.Chart`` out (testable with ``chart.to_dict()``, no Streamlit).
+
+One colour-blind-safe palette (Okabe–Ito) serves every chart; the diverging boundary map runs
+from the first class's orange to the second's blue through a neutral grey that reads on light and
+dark themes alike.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+
+import altair as alt
+import numpy as np
+import pandas as pd
+from PIL import Image
+
+# Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies.
+PALETTE = ["#E69F00", "#0072B2", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+TRAIN, TEST = "#4D4D4D", "#999999"
+NEUTRAL = (0.55, 0.55, 0.55)
+SIZE = 360  # pixels per side of the square plots
+
+
+def _rgb(hex_colour: str) -> np.ndarray:
+    return np.array([int(hex_colour[i : i + 2], 16) / 255 for i in (1, 3, 5)])
+
+
+def class_colours(n: int) -> list[str]:
+    return [PALETTE[i % len(PALETTE)] for i in range(n)]
+
+
+def png_bytes(rgb: np.ndarray, alpha: float = 1.0) -> bytes:
+    """A [h, w, 3] float image (row 0 at the top) as PNG bytes."""
+    rgba = np.concatenate([rgb, np.full((*rgb.shape[:2], 1), alpha)], axis=2)
+    img = Image.fromarray((np.clip(rgba, 0, 1) * 255).astype(np.uint8), "RGBA")
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _png(rgb: np.ndarray, alpha: float = 0.85) -> str:
+    return "data:image/png;base64," + base64.b64encode(png_bytes(rgb, alpha)).decode()
+
+
+def colour_grid(values: np.ndarray, task: str, discretize: bool = False, value_range=None) -> np.ndarray:
+    """Grid values -> RGB: P(class 1) on a diverging map; multi-class: the winning class's colour
+    with its probability as intensity; regression: the diverging map over the value range."""
+    if values.ndim == 3:  # [k, h, w] class probabilities
+        winner = values.argmax(0)
+        strength = values.max(0)
+        k = values.shape[0]
+        # 1/k (undecided) -> 0, certain -> 1
+        strength = np.ones_like(strength) if discretize else (strength - 1 / k) / (1 - 1 / k)
+        colours = np.stack([_rgb(c) for c in class_colours(k)])[winner]
+        neutral = np.array(NEUTRAL)
+        return neutral + (colours - neutral) * strength[..., None]
+    if task == "regression":
+        lo, hi = value_range if value_range is not None else (float(values.min()), float(values.max()))
+        t = (values - lo) / (hi - lo) if hi > lo else np.full_like(values, 0.5)
+    else:
+        t = values
+    t = np.clip(t, 0, 1)
+    if discretize:
+        t = (t > 0.5).astype(float)
+    a, b, neutral = _rgb(PALETTE[0]), _rgb(PALETTE[1]), np.array(NEUTRAL)
+    s = (t - 0.5)[..., None] * 2  # -1 .. 1
+    return np.where(s < 0, neutral + (a - neutral) * -s, neutral + (b - neutral) * s)
+
+
+def _points_frame(points: np.ndarray, labels, names: list[str], split: str, axes=(0, 1)) -> pd.DataFrame:
+    return pd.DataFrame(
+        {"x": points[:, axes[0]], "y": points[:, axes[1]], "label": [names[int(v)] for v in labels], "split": split}
+    )
+
+
+def boundary_chart(
+    grid,
+    points: pd.DataFrame,
+    *,
+    task: str,
+    class_names: list[str],
+    discretize: bool = False,
+    axis_titles=("x1", "x2"),
+    title: str = "",
+) -> alt.Chart:
+    """The model's output over the input plane as one PNG layer (about 10x smaller on the wire than
+    10 000 rects), with the data points on top. ``points`` has columns x, y, label, split."""
+    xs, ys = grid.xs, grid.ys
+    x_dom = [float(xs[0]), float(xs[-1])]
+    y_dom = [float(ys[0]), float(ys[-1])]
+    rgb = colour_grid(grid.values, task, discretize)[::-1]  # image rows run top-down, ys bottom-up
+    image = pd.DataFrame({"x": [x_dom[0]], "x2": [x_dom[1]], "y": [y_dom[1]], "y2": [y_dom[0]], "url": [_png(rgb)]})
+    x_scale = alt.Scale(domain=x_dom, nice=False, zero=False)
+    y_scale = alt.Scale(domain=y_dom, nice=False, zero=False)
+    base = (
+        alt.Chart(image)
+        .mark_image(aspect=False, align="left", baseline="top")
+        .encode(
+            x=alt.X("x:Q", scale=x_scale, title=axis_titles[0]),
+            x2="x2:Q",
+            y=alt.Y("y:Q", scale=y_scale, title=axis_titles[1]),
+            y2="y2:Q",
+            url="url:N",
+        )
+    )
+    layers = [base]
+    if len(points):
+        if task == "regression":
+            colour = alt.Color("label:Q", scale=alt.Scale(scheme="blueorange", reverse=True), title="target")
+        else:
+            colour = alt.Color(
+                "label:N", scale=alt.Scale(domain=class_names, range=class_colours(len(class_names))), title="class"
+            )
+        layers.append(
+            alt.Chart(points)
+            .mark_point(filled=True, size=28, opacity=1, strokeWidth=0.8)
+            .encode(
+                x=alt.X("x:Q", scale=x_scale),
+                y=alt.Y("y:Q", scale=y_scale),
+                color=colour,
+                shape=alt.Shape("split:N", scale=alt.Scale(domain=["train", "test"], range=["circle", "square"])),
+                stroke=alt.value("white"),
+                tooltip=["x:Q", "y:Q", "label", "split"],
+            )
+        )
+    return alt.layer(*layers).properties(width=SIZE, height=SIZE, title=title)
+
+
+def curve_chart(grid, points: pd.DataFrame, *, axis_title: str = "x", title: str = "") -> alt.Chart:
+    """Regression on 1-D input: the fitted curve over the data."""
+    line = pd.DataFrame({"x": grid.xs, "y": grid.values})
+    fit = alt.Chart(line).mark_line(color=PALETTE[1], strokeWidth=2.5).encode(x=alt.X("x:Q", title=axis_title), y="y:Q")
+    dots = (
+        alt.Chart(points)
+        .mark_point(filled=True, size=22, opacity=0.6)
+        .encode(
+            x="x:Q",
+            y=alt.Y("label:Q", title="y"),
+            color=alt.Color("split:N", scale=alt.Scale(domain=["train", "test"], range=[TRAIN, PALETTE[0]])),
+        )
+    )
+    return alt.layer(dots, fit).properties(width=SIZE * 1.4, height=SIZE * 0.8, title=title)
+
+
+def loss_chart(history: pd.DataFrame, *, log_scale: bool = False, metric: str = "accuracy") -> alt.VConcatChart:
+    """Train and test loss per epoch, and accuracy (or R²) below on a shared epoch axis."""
+    loss_cols = [c for c in ("train_loss", "test_loss") if c in history]
+    metric_cols = [c for c in (f"train_{metric}", f"test_{metric}") if c in history]
+    frame = history[["epoch", *loss_cols, *metric_cols]] if len(history) else pd.DataFrame(columns=["epoch"])
+    long = frame.melt("epoch", var_name="series", value_name="value").dropna()
+    long["split"] = long["series"].str.split("_").str[0]
+    colour = alt.Color("split:N", scale=alt.Scale(domain=["train", "test"], range=[PALETTE[1], PALETTE[0]]), title="")
+    y_scale = alt.Scale(type="log") if log_scale else alt.Scale(zero=True)
+    loss = (
+        alt.Chart(long[long["series"].str.endswith("_loss")])
+        .mark_line()
+        .encode(
+            x=alt.X("epoch:Q", title="epoch"),
+            y=alt.Y("value:Q", title="loss", scale=y_scale),
+            color=colour,
+            tooltip=["epoch:Q", "split:N", alt.Tooltip("value:Q", format=".4f")],
+        )
+        .properties(width=SIZE * 1.4, height=170)
+    )
+    label = "R²" if metric == "r2" else "accuracy"
+    score = (
+        alt.Chart(long[long["series"].str.endswith(f"_{metric}")])
+        .mark_line()
+        .encode(
+            x=alt.X("epoch:Q", title="epoch"),
+            y=alt.Y("value:Q", title=label, scale=alt.Scale(domain=[0, 1] if metric == "accuracy" else [-0.2, 1])),
+            color=colour,
+            tooltip=["epoch:Q", "split:N", alt.Tooltip("value:Q", format=".3f")],
+        )
+        .properties(width=SIZE * 1.4, height=110)
+    )
+    return alt.vconcat(loss, score)
+
+
+def drift_chart(
+    drift: pd.DataFrame, labels: np.ndarray, class_names: list[str], *, multiclass: bool = False, max_rows: int = 12
+) -> alt.Chart:
+    """The article's probability drift as a ridgeline: a histogram of the training points' outputs
+    at each snapshot epoch, coloured by true class. Starts near 0.5 and separates as it learns."""
+    epochs = sorted(drift["epoch"].unique())
+    if len(epochs) > max_rows:  # evenly chosen rows, always the first and the last
+        keep = np.unique(np.linspace(0, len(epochs) - 1, max_rows).round().astype(int))
+        epochs = [epochs[i] for i in keep]
+    frame = drift[drift["epoch"].isin(epochs)].copy()
+    frame["class"] = np.asarray(class_names)[np.tile(labels, len(epochs)).astype(int)]
+    bins = np.linspace(0, 1, 26)
+    frame["bin"] = np.clip(np.digitize(frame["output"], bins) - 1, 0, 24)
+    counts = frame.groupby(["epoch", "class", "bin"], observed=True).size().reset_index(name="count")
+    counts["start"] = bins[counts["bin"]]
+    counts["end"] = bins[counts["bin"] + 1]
+    title = "P(true class)" if multiclass else "P(class 1)"
+    return (
+        alt.Chart(counts)
+        .mark_bar(opacity=0.75, binSpacing=0)
+        .encode(
+            x=alt.X("start:Q", bin="binned", title=title, scale=alt.Scale(domain=[0, 1])),
+            x2="end:Q",
+            y=alt.Y("count:Q", stack=None, title=None, axis=alt.Axis(labels=False, ticks=False)),
+            color=alt.Color("class:N", scale=alt.Scale(domain=class_names, range=class_colours(len(class_names)))),
+            row=alt.Row("epoch:O", title="epoch", header=alt.Header(labelAngle=0, labelAlign="left")),
+            tooltip=["epoch:O", "class:N", "count:Q"],
+        )
+        .properties(width=SIZE * 0.8, height=26)
+        .configure_facet(spacing=2)
+    )
+
+
+def bars_chart(outputs: np.ndarray, labels: np.ndarray, class_names: list[str], *, epoch: int) -> alt.Chart:
+    """The article's bars per sample: each training point's output at one epoch, coloured by class."""
+    frame = pd.DataFrame(
+        {"point": np.arange(len(outputs)), "output": outputs, "class": np.asarray(class_names)[labels.astype(int)]}
+    )
+    if len(frame) > 400:  # a readable number of bars; the same points at every epoch
+        frame = frame.iloc[np.linspace(0, len(frame) - 1, 400).astype(int)]
+    return (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            x=alt.X("point:O", axis=None, title="training points"),
+            y=alt.Y("output:Q", scale=alt.Scale(domain=[0, 1]), title="output"),
+            color=alt.Color("class:N", scale=alt.Scale(domain=class_names, range=class_colours(len(class_names)))),
+            tooltip=["point:O", alt.Tooltip("output:Q", format=".3f"), "class:N"],
+        )
+        .properties(width=SIZE * 1.4, height=150, title=f"outputs at epoch {epoch}")
+    )
+
+
+def confusion_chart(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[str]) -> alt.Chart:
+    k = len(class_names)
+    counts = np.zeros((k, k), dtype=int)
+    np.add.at(counts, (y_true.astype(int), y_pred.astype(int)), 1)
+    frame = pd.DataFrame(
+        [(class_names[i], class_names[j], int(counts[i, j])) for i in range(k) for j in range(k)],
+        columns=["true", "predicted", "count"],
+    )
+    base = alt.Chart(frame).encode(x=alt.X("predicted:N", sort=class_names), y=alt.Y("true:N", sort=class_names))
+    cells = base.mark_rect().encode(
+        color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"), legend=None), tooltip=["true", "predicted", "count"]
+    )
+    text = base.mark_text(fontSize=13).encode(
+        text="count:Q",
+        color=alt.condition(alt.datum.count > counts.max() / 2, alt.value("white"), alt.value("black")),
+    )
+    return (cells + text).properties(width=min(60 * k, SIZE), height=min(60 * k, SIZE))
+
+
+def network_chart(weights: list[np.ndarray], input_names: list[str], output_names: list[str]) -> alt.Chart:
+    """The network as a graph: a column of nodes per layer; links coloured by the weight's sign
+    and as thick as its size (TensorFlow Playground's view)."""
+    sizes = [weights[0].shape[1]] + [w.shape[0] for w in weights]
+    nodes, links = [], []
+    for layer, n in enumerate(sizes):
+        for i in range(n):
+            name = input_names[i] if layer == 0 else output_names[i] if layer == len(sizes) - 1 else f"h{layer}.{i + 1}"
+            nodes.append({"layer": layer, "y": (i + 0.5) / n, "name": name})
+    top = max(float(np.abs(w).max()) for w in weights) or 1.0
+    for layer, w in enumerate(weights):
+        n_out, n_in = w.shape
+        for j in range(n_out):
+            for i in range(n_in):
+                value = float(w[j, i])
+                links.append(
+                    {
+                        "id": f"{layer}-{i}-{j}",
+                        "x": layer,
+                        "y": (i + 0.5) / n_in,
+                        "x2": layer + 1,
+                        "y2": (j + 0.5) / n_out,
+                        "weight": value,
+                        "sign": "positive" if value >= 0 else "negative",
+                        "width": 0.3 + 4.5 * abs(value) / top,
+                    }
+                )
+    link_frame = pd.DataFrame(links)
+    edge = (
+        alt.Chart(link_frame)
+        .mark_rule(opacity=0.7)
+        .encode(
+            x=alt.X("x:Q", axis=None),
+            y=alt.Y("y:Q", axis=None, scale=alt.Scale(domain=[0, 1])),
+            x2="x2:Q",
+            y2="y2:Q",
+            color=alt.Color(
+                "sign:N",
+                scale=alt.Scale(domain=["positive", "negative"], range=[PALETTE[1], PALETTE[0]]),
+                title="weight",
+            ),
+            strokeWidth=alt.StrokeWidth("width:Q", scale=None, legend=None),
+            tooltip=[alt.Tooltip("weight:Q", format=".3f")],
+        )
+    )
+    node = (
+        alt.Chart(pd.DataFrame(nodes))
+        .mark_circle(size=220, color="#666666", opacity=1)
+        .encode(x="layer:Q", y="y:Q", tooltip=["name:N"])
+    )
+    label = (
+        alt.Chart(pd.DataFrame([n for n in nodes if n["layer"] in (0, len(sizes) - 1)]))
+        .mark_text(dx=-16, align="right")
+        .encode(x="layer:Q", y="y:Q", text="name:N")
+    )
+    return alt.layer(edge, node, label).properties(width=max(300, 110 * len(sizes)), height=SIZE)
+
+
+def neuron_charts(grids: list[np.ndarray], *, size: int = 70) -> alt.Chart:
+    """Small multiples: each hidden neuron's activation over the input plane, one row per layer."""
+    rows = []
+    for layer, g in enumerate(grids, start=1):
+        for unit, values in enumerate(g, start=1):
+            lo, hi = float(values.min()), float(values.max())
+            t = (values - lo) / (hi - lo) if hi > lo else np.full_like(values, 0.5)
+            rgb = colour_grid(t[::-1], "binary")
+            rows.append(
+                {"layer": f"layer {layer}", "unit": unit, "url": _png(rgb, 1.0), "range": f"{lo:.2f} … {hi:.2f}"}
+            )
+    frame = pd.DataFrame(rows)
+    return (
+        alt.Chart(frame)
+        .mark_image(width=size, height=size)
+        .encode(
+            x=alt.X("unit:O", title="neuron"),
+            y=alt.Y("layer:N", title=None),
+            url="url:N",
+            tooltip=["layer", "unit", "range"],
+        )
+        .properties(width=alt.Step(size + 8), height=alt.Step(size + 8))
+    )

@@ -1,0 +1,423 @@
+"""What every page shares: the session's Config and Trainer, the sidebar drawn from the Config's
+field rules, URL sync, and small drawing helpers. Pages stay thin views over this and nnplay."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+import torch
+
+from nnplay import charts, data, losses, model, optim
+from nnplay.config import FIELDS, TYPES, Config, ConfigError
+from nnplay.train import Trainer
+
+APP_PARAMS = ("autoplay", "hide", "page")  # URL keys that belong to the app, not the Config
+LR_STEPS = (1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
+RATE_STEPS = (0.0, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
+TICK_SECONDS = 0.15
+
+GROUPS = {
+    "Data": (
+        "dataset",
+        "n_samples",
+        "noise",
+        "test_fraction",
+        "seed",
+        "label_noise",
+        "imbalance",
+        "n_classes",
+        "features",
+    ),
+    "Network": ("hidden", "mix", "dropout", "init"),
+    "Training": (
+        "loss",
+        "optimizer",
+        "lr",
+        "momentum",
+        "nesterov",
+        "schedule",
+        "step_size",
+        "gamma",
+        "batch_size",
+        "l1",
+        "l2",
+        "epochs",
+        "patience",
+    ),
+    "Device": ("device", "threads", "snapshot_every", "grid"),
+}
+
+LABELS = {
+    "dataset": {k: v.label for k, v in data.DATASETS.items()} | {data.CSV: "Uploaded CSV"},
+    "loss": {"auto": "auto (by task)"} | {k: v.label for k, v in losses.LOSSES.items()},
+    "optimizer": {k: v.label + ("" if v.make else " (unavailable)") for k, v in optim.OPTIMIZERS.items()},
+    "schedule": {k: f"{k}: {v}" for k, v in optim.SCHEDULES.items()},
+    "features": {k: v[0] for k, v in data.FEATURES.items()},
+}
+
+
+# --- session ------------------------------------------------------------------------------------
+
+
+def frame() -> None:
+    """What every page starts with: the session, the sidebar, the URL."""
+    init_session()
+    sidebar()
+    write_url()
+
+
+def init_session() -> None:
+    """Read the URL once per session into the Config; later runs keep the session's own."""
+    ss = st.session_state
+    if "config" in ss:
+        return
+    query = st.query_params.to_dict()
+    config, warnings = Config.from_query(query, ignore=APP_PARAMS)
+    ss.config = config
+    ss.url_warnings = warnings
+    ss.hide = frozenset(h.strip() for h in query.get("hide", "").split(",") if h.strip())
+    ss.running = query.get("autoplay", "1") != "0"
+    ss.trainer = None
+    ss.trainer_error = None
+    ss.table = None
+    ss.notice = None
+    ss.tick = 50
+    ss.config_error = None
+    sync_widgets(config)
+
+
+def write_url() -> None:
+    ss = st.session_state
+    wanted = ss.config.to_query()
+    if ss.hide:
+        wanted["hide"] = ",".join(sorted(ss.hide))
+    if st.query_params.to_dict() != wanted:
+        st.query_params.from_dict(wanted)
+
+
+def current_trainer() -> Trainer | None:
+    """The session's Trainer for its Config: kept when only live fields changed (the learning rate,
+    the budget...), rebuilt (and said so) when the data or the architecture changed."""
+    ss = st.session_state
+    config, trainer = ss.config, ss.trainer
+    if trainer is not None and trainer.config == config:
+        return trainer
+    if trainer is not None and trainer.apply(config):
+        return trainer
+    try:
+        ss.trainer = Trainer(config, ss.table)
+        ss.trainer_error = None
+        if trainer is not None:
+            ss.notice = "Data or architecture changed: the network was rebuilt and training starts over."
+    except (ValueError, data.DataError) as exc:
+        ss.trainer, ss.trainer_error = None, str(exc)
+    return ss.trainer
+
+
+def set_config(config: Config) -> None:
+    """Replace the Config from code (an upload, a lesson link): widgets follow."""
+    st.session_state.config = config
+    sync_widgets(config)
+
+
+# --- sidebar ------------------------------------------------------------------------------------
+
+
+def _layer_specs(config: Config) -> list[str]:
+    acts = config.activation
+    return list(acts) * len(config.hidden) if len(acts) == 1 else list(acts)
+
+
+def sync_widgets(config: Config) -> None:
+    """Put a Config's values into the widgets' state (they are drawn from there)."""
+    ss = st.session_state
+    for name in FIELDS:
+        if name not in ("hidden", "activation"):
+            value = getattr(config, name)
+            ss[f"w_{name}"] = list(value) if isinstance(value, tuple) else value
+    _sync_layers(config)
+
+
+def _sync_layers(config: Config) -> None:
+    ss = st.session_state
+    ss.w_layers = len(config.hidden)
+    for i, (n, spec) in enumerate(zip(config.hidden, _layer_specs(config))):
+        first, _, second = spec.partition("+")
+        ss[f"w_n{i}"], ss[f"w_a{i}"], ss[f"w_m{i}"] = n, first, second or "none"
+
+
+def _from_widgets() -> None:
+    """Every widget change lands here: a valid Config replaces the old one, an invalid one is
+    explained and changes nothing."""
+    ss = st.session_state
+    values = {name: ss[f"w_{name}"] for name in FIELDS if f"w_{name}" in ss and name not in ("hidden", "activation")}
+    values["features"] = tuple(values.get("features", ss.config.features))
+    layers = ss.w_layers
+    for i in range(layers):  # a new layer starts like the one before it
+        ss.setdefault(f"w_n{i}", ss.get(f"w_n{i - 1}", 4))
+        ss.setdefault(f"w_a{i}", ss.get(f"w_a{i - 1}", "relu"))
+        ss.setdefault(f"w_m{i}", ss.get(f"w_m{i - 1}", "none"))
+    values["hidden"] = tuple(int(ss[f"w_n{i}"]) for i in range(layers))
+    specs = [ss[f"w_a{i}"] + ("" if ss[f"w_m{i}"] == "none" else "+" + ss[f"w_m{i}"]) for i in range(layers)]
+    values["activation"] = (specs[0],) if not specs or len(set(specs)) == 1 else tuple(specs)
+    if not specs:
+        values["activation"] = ss.config.activation[:1]
+    try:
+        ss.config = ss.config.replace(**values)
+        ss.config_error = None
+    except ConfigError as exc:
+        ss.config_error = str(exc)
+
+
+def _visible(name: str, config: Config) -> bool:
+    spec = data.DATASETS.get(config.dataset)
+    task = config.task
+    rules = {
+        "n_samples": spec is not None,
+        "noise": spec is not None and config.dataset != "make_classification",
+        "label_noise": task not in (None, data.REGRESSION),
+        "imbalance": task not in (None, data.REGRESSION),
+        "n_classes": config.dataset == "blobs",
+        "features": spec is not None and spec.dims == 2,
+        "mix": any("+" in a for a in config.activation),
+        "momentum": optim.OPTIMIZERS[config.optimizer].uses_momentum,
+        "nesterov": config.optimizer == "sgd",
+        "step_size": config.schedule in ("step", "exponential"),
+        "gamma": config.schedule in ("step", "exponential"),
+    }
+    return rules.get(name, True)
+
+
+def _steps_with(steps: tuple[float, ...], value: float) -> list[float]:
+    return sorted({*steps, value})
+
+
+def _widget_value(name: str):
+    value = getattr(st.session_state.config, name)
+    return list(value) if isinstance(value, tuple) else value
+
+
+def _widget(name: str) -> None:
+    meta, t, key = FIELDS[name].metadata, TYPES[name], f"w_{name}"
+    if key not in st.session_state:  # Streamlit forgets the state of widgets it did not draw last run
+        st.session_state[key] = _widget_value(name)
+    label = name.replace("_", " ")
+    helptext = meta["help"]
+    kw = dict(key=key, help=helptext, on_change=_from_widgets)
+    value = st.session_state[key]
+    if name == "features":
+        st.multiselect("input features", list(data.FEATURES), format_func=LABELS["features"].get, **kw)
+    elif meta["choices"] is not None:
+        names = LABELS.get(name, {})
+        st.selectbox(label, meta["choices"], format_func=lambda k: names.get(k, k), **kw)
+    elif t is bool:
+        st.checkbox(label, **kw)
+    elif name == "lr":
+        st.select_slider("learning rate", _steps_with(LR_STEPS, value), format_func=lambda v: f"{v:g}", **kw)
+    elif name in ("l1", "l2"):
+        st.select_slider(f"{name.upper()} rate", _steps_with(RATE_STEPS, value), format_func=lambda v: f"{v:g}", **kw)
+    elif t is float:
+        st.slider(label, float(meta["lo"]), float(meta["hi"]), step=0.01 if meta["hi"] <= 1 else 0.1, **kw)
+    else:
+        st.number_input(label, int(meta["lo"]), int(meta["hi"]), step=1, **kw)
+
+
+def _layers_widget() -> None:
+    ss = st.session_state
+    if "w_layers" not in ss or any(f"w_{k}{i}" not in ss for i in range(ss.w_layers) for k in "nam"):
+        _sync_layers(ss.config)
+    st.slider("hidden layers", 0, 8, key="w_layers", on_change=_from_widgets, help=FIELDS["hidden"].metadata["help"])
+    names = list(model.ACTIVATIONS)
+    for i in range(ss.w_layers):
+        cols = st.columns([1, 1.3, 1.3])
+        cols[0].number_input(f"layer {i + 1}", 1, 256, step=1, key=f"w_n{i}", on_change=_from_widgets)
+        cols[1].selectbox(
+            "activation", names, key=f"w_a{i}", on_change=_from_widgets, format_func=lambda k: model.ACTIVATIONS[k][0]
+        )
+        cols[2].selectbox(
+            "mixed with",
+            ["none", *names],
+            key=f"w_m{i}",
+            on_change=_from_widgets,
+            help="The article's block: this layer's output through two activations in parallel",
+        )
+
+
+def _set_tick() -> None:
+    st.session_state.tick = st.session_state.w_tick
+
+
+def sidebar() -> None:
+    ss = st.session_state
+    config, hide = ss.config, ss.hide
+    for group, names in GROUPS.items():
+        with st.sidebar.expander(group, expanded=group in ("Data", "Network", "Training")):
+            for name in names:
+                if name in hide or not _visible(name, config):
+                    continue
+                if name == "hidden":
+                    _layers_widget()
+                else:
+                    _widget(name)
+            if group == "Data" and "csv" not in hide:
+                _csv_upload()
+            if group == "Training" and "tick" not in hide:
+                st.session_state.setdefault("w_tick", st.session_state.tick)
+                st.slider(
+                    "epochs per tick",
+                    1,
+                    200,
+                    key="w_tick",
+                    help="epochs trained between two redraws",
+                    on_change=_set_tick,
+                )
+            if group == "Device":
+                st.caption(
+                    f"CUDA available: {'yes — ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'no'}"
+                )
+    if ss.config_error:
+        st.sidebar.error(f"Not applied — {ss.config_error}")
+
+
+def _csv_upload() -> None:
+    st.file_uploader("or upload a CSV", type=["csv", "txt", "tsv"], key="csv_file", on_change=_read_upload)
+    if st.session_state.get("csv_file") is not None:
+        st.text_input("target column (blank = the last)", key="csv_target", on_change=_read_upload)
+
+
+def _read_upload() -> None:
+    """Check an uploaded table; a good one becomes the data set, a bad one is explained and ignored."""
+    ss = st.session_state
+    upload = ss.get("csv_file")
+    if upload is None:
+        return
+    try:
+        table = data.read_csv(upload.getvalue(), target=ss.get("csv_target") or None)
+    except data.DataError as exc:
+        ss.csv_error = f"{upload.name}: {exc}"
+        return
+    ss.csv_error = None
+    ss.table = table
+    ss.trainer = None  # the same Config now means other data
+    set_config(ss.config.replace(dataset="csv"))
+
+
+# --- drawing helpers -----------------------------------------------------------------------------
+
+
+def notices() -> None:
+    ss = st.session_state
+    for w in ss.get("url_warnings", [])[:8]:
+        st.warning(f"Link setting ignored — {w}", icon="⚠️")
+    if len(ss.get("url_warnings", [])) > 8:
+        st.warning(f"… and {len(ss.url_warnings) - 8} more link settings ignored.")
+    if ss.get("csv_error"):
+        st.error(f"CSV not used — {ss.csv_error}")
+    if ss.get("notice"):
+        st.info(ss.notice)
+        ss.notice = None
+    if ss.get("trainer_error"):
+        st.error(f"This experiment cannot run — {ss.trainer_error}")
+
+
+def points_frame(trainer: Trainer, *, with_test: bool, axes=(0, 1)) -> pd.DataFrame:
+    d = trainer.data
+    parts = [("train", d.raw_train, d.y_train)] + ([("test", d.raw_test, d.y_test)] if with_test else [])
+    frames = []
+    for split, raw, y in parts:
+        if d.raw_dims == 1:
+            x, yy = raw[:, 0], np.zeros(len(raw))
+        else:
+            x, yy = raw[:, axes[0]], raw[:, axes[1]]
+        label = d.untarget(y) if d.task == data.REGRESSION else np.asarray(d.class_names)[y.astype(int)]
+        frames.append(pd.DataFrame({"x": x, "y": yy, "label": label, "split": split}))
+    return pd.concat(frames, ignore_index=True)
+
+
+def boundary(trainer: Trainer, *, epoch=None, with_test=False, discretize=False, axes=(0, 1), title=""):
+    """The right picture of what the model learned: a boundary map, a fitted curve (1-D regression)."""
+    d = trainer.data
+    grid = trainer.boundary(epoch=epoch, axes=axes)
+    pts = points_frame(trainer, with_test=with_test, axes=axes)
+    if grid.ys is None:
+        return charts.curve_chart(grid, pts, axis_title=d.raw_names[0], title=title)
+    return charts.boundary_chart(
+        grid,
+        pts,
+        task=d.task,
+        class_names=d.class_names,
+        discretize=discretize,
+        axis_titles=(d.raw_names[axes[0]], d.raw_names[axes[1]]),
+        title=title,
+    )
+
+
+# --- saving and loading --------------------------------------------------------------------------
+
+
+def model_bytes(trainer: Trainer) -> bytes:
+    """The trained model as a torch file: the state_dict and the Config as JSON (tensors and
+    strings only, so it loads with ``weights_only=True``)."""
+    buf = io.BytesIO()
+    state = {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()}
+    torch.save({"format": "nnplay-model-1", "config": trainer.config.to_json(), "state_dict": state}, buf)
+    return buf.getvalue()
+
+
+def load_model(raw: bytes) -> tuple[Config, dict]:
+    """Read a saved model; anything that is not one (a pickle with a payload, a truncated file,
+    another program's file) raises ValueError with a plain message."""
+    try:
+        saved = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
+    except Exception as exc:  # torch raises many kinds here; the user needs one sentence
+        raise ValueError(f"this is not an nnplay model file ({type(exc).__name__})") from None
+    if not isinstance(saved, dict) or saved.get("format") != "nnplay-model-1":
+        raise ValueError("this is not an nnplay model file")
+    try:
+        config = Config.from_json(saved["config"])
+    except (ConfigError, TypeError) as exc:
+        raise ValueError(f"the model's settings are invalid: {exc}") from None
+    state = saved.get("state_dict")
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise ValueError("the model file holds no weights")
+    return config, state
+
+
+def _on_model_upload() -> None:
+    ss = st.session_state
+    upload = ss.get("model_file")
+    if upload is None:
+        return
+    try:
+        config, state = load_model(upload.getvalue())
+        if config.dataset == data.CSV and ss.table is None:
+            raise ValueError("this model was trained on an uploaded CSV: upload that table first")
+        trainer = Trainer(config, ss.table)
+        trainer.model.load_state_dict(state)
+    except (ValueError, RuntimeError) as exc:
+        ss.model_error = f"{upload.name}: {str(exc).splitlines()[0][:300]}"
+        return
+    trainer.adopt_current_weights()
+    ss.model_error = None
+    ss.trainer, ss.running = trainer, False
+    set_config(config)
+    ss.notice = f"Loaded {upload.name}: training continues from its weights."
+
+
+def downloads(trainer: Trainer) -> None:
+    with st.expander("Save and load"):
+        cols = st.columns(3)
+        cols[0].download_button("Model (.pt)", model_bytes(trainer), "nnplay-model.pt", key="dl_model")
+        cols[1].download_button(
+            "History (.csv)", trainer.history.to_csv(index=False), "nnplay-history.csv", key="dl_history"
+        )
+        if trainer.data.raw_dims == 2:
+            grid = trainer.boundary()
+            png = charts.png_bytes(charts.colour_grid(grid.values, trainer.task)[::-1])
+            cols[2].download_button("Boundary (.png)", png, "nnplay-boundary.png", key="dl_png")
+        st.file_uploader("Continue from a saved model", type=["pt"], key="model_file", on_change=_on_model_upload)
+        if st.session_state.get("model_error"):
+            st.error(f"Model not loaded — {st.session_state.model_error}")

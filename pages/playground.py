@@ -1,0 +1,128 @@
+"""The main page: live training and what the network learns."""
+
+import numpy as np
+import streamlit as st
+
+from nnplay import charts
+from pages._shared import TICK_SECONDS, boundary, current_trainer, downloads, frame, notices
+
+ss = st.session_state
+frame()
+trainer = current_trainer()
+notices()
+if trainer is None:
+    st.stop()
+
+
+def toggle():
+    ss.running = not ss.running and not trainer.finished
+
+
+def step():
+    ss.running = False
+    trainer.step(ss.tick)
+
+
+def reset():
+    ss.running = False
+    trainer.reset()
+
+
+left, mid, right, rest = st.columns([1, 1, 1, 5], vertical_alignment="center")
+left.button(
+    "Pause" if ss.running else "Play",
+    key="play",
+    icon=":material/pause:" if ss.running else ":material/play_arrow:",
+    on_click=toggle,
+    type="primary",
+    disabled=trainer.finished and not ss.running,
+    use_container_width=True,
+)
+mid.button(
+    "Step", key="step", icon=":material/skip_next:", on_click=step, disabled=trainer.finished, use_container_width=True
+)
+right.button("Reset", key="reset", icon=":material/restart_alt:", on_click=reset, use_container_width=True)
+
+
+def live():
+    if ss.running and not trainer.finished:
+        trainer.step(ss.tick)
+    if ss.running and trainer.finished:
+        ss.running = False
+        st.rerun()  # the whole page, so the ticking stops
+    config, task = trainer.config, trainer.task
+    with st.container(key="epoch"):
+        st.progress(
+            min(1.0, trainer.epoch / config.epochs), text=f"epoch {trainer.epoch} / {config.epochs} · {trainer.status}"
+        )
+    if trainer.diverged:
+        st.error(trainer.message)
+        return
+    if trainer.message:
+        st.info(trainer.message)
+    last = trainer.records.last()
+    metric = "r2" if task == "regression" else "accuracy"
+    cols = st.columns(4)
+    for col, key in zip(cols, ("train_loss", "test_loss", f"train_{metric}", f"test_{metric}")):
+        value = last.get(key) if last else None
+        col.metric(key.replace("_", " ").replace("r2", "R²"), "—" if value is None else f"{value:.4f}")
+    a, b = st.columns([1, 1.2])
+    with a, st.container(key="boundary"):
+        c1, c2 = st.columns(2)
+        with_test = c1.toggle("show test data", key="show_test")
+        discretize = c2.toggle("discretize", key="discretize")
+        axes = (0, 1)
+        if trainer.data.raw_dims > 2:
+            names = trainer.data.raw_names
+            ax = st.columns(2)
+            axes = (
+                ax[0].selectbox("x axis", range(len(names)), format_func=names.__getitem__, key="ax0"),
+                ax[1].selectbox("y axis", range(len(names)), 1, format_func=names.__getitem__, key="ax1"),
+            )
+            st.caption("A slice through the other inputs at their mean.")
+        st.altair_chart(boundary(trainer, with_test=with_test, discretize=discretize, axes=axes))
+    with b, st.container(key="loss"):
+        log = st.toggle("log scale", key="log_loss")
+        st.altair_chart(charts.loss_chart(trainer.history, log_scale=log, metric=metric))
+    if task != "regression":
+        drift_section()
+
+
+def drift_section():
+    labels = trainer.data.y_train
+    names = trainer.data.class_names
+    a, b = st.columns([1, 1.2])
+    with a, st.container(key="drift"):
+        st.subheader("Probability drift")
+        st.caption("Every training point's output, from the untrained network (near 0.5) to now.")
+        st.altair_chart(charts.drift_chart(trainer.snapshots.drift(), labels, names, multiclass=task_is_multi()))
+    with b:
+        if ss.running:
+            st.subheader("Timeline")
+            st.caption("Pause to scrub through the snapshots and see the boundary as it was.")
+            return
+        epochs = trainer.snapshots.epochs
+        with st.container(key="timeline"):
+            st.subheader("Timeline")
+            at = (
+                st.select_slider("snapshot epoch", epochs, value=epochs[-1], key=f"when{len(epochs)}")
+                if len(epochs) > 1
+                else epochs[0]
+            )
+            snap = trainer.snapshots.at(at)
+            st.altair_chart(charts.bars_chart(snap.outputs, labels, names, epoch=snap.epoch))
+            st.altair_chart(boundary(trainer, epoch=snap.epoch, title=f"boundary at epoch {snap.epoch}"))
+        test = trainer.data
+        if len(test.X_test):
+            pred = trainer.predict(test.X_test)
+            pred = pred.argmax(1) if pred.ndim == 2 else (pred > 0.5).astype(int)
+            st.subheader("Confusion matrix (test)")
+            st.altair_chart(charts.confusion_chart(test.y_test, np.asarray(pred), names))
+
+
+def task_is_multi():
+    return trainer.task == "multiclass"
+
+
+st.fragment(live, run_every=TICK_SECONDS if ss.running else None)()
+downloads(trainer)

@@ -1,0 +1,122 @@
+import base64
+import io
+
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+from nnplay import charts
+from nnplay.config import Config
+from nnplay.train import Trainer
+
+
+@pytest.fixture(scope="module")
+def trained():
+    return Trainer(Config(epochs=60, n_samples=200)).run()
+
+
+def layer_data(spec, i):
+    return spec["datasets"][spec["layer"][i]["data"]["name"]]
+
+
+def test_colour_grid_maps_probabilities_to_the_palette():
+    rgb = charts.colour_grid(np.array([[0.0, 0.5, 1.0]]), "binary")
+    np.testing.assert_allclose(rgb[0, 0], charts._rgb(charts.PALETTE[0]))
+    np.testing.assert_allclose(rgb[0, 1], charts.NEUTRAL)
+    np.testing.assert_allclose(rgb[0, 2], charts._rgb(charts.PALETTE[1]))
+    sharp = charts.colour_grid(np.array([[0.4, 0.6]]), "binary", discretize=True)
+    np.testing.assert_allclose(sharp[0], [charts._rgb(charts.PALETTE[0]), charts._rgb(charts.PALETTE[1])])
+
+
+def test_multiclass_colour_is_the_winner_with_its_probability_as_intensity():
+    probs = np.zeros((3, 1, 2))
+    probs[2, 0, 0] = 1.0  # certain: class 2
+    probs[:, 0, 1] = 1 / 3  # undecided
+    rgb = charts.colour_grid(probs, "multiclass")
+    np.testing.assert_allclose(rgb[0, 0], charts._rgb(charts.PALETTE[2]))
+    np.testing.assert_allclose(rgb[0, 1], charts.NEUTRAL)
+
+
+def test_palette_is_okabe_ito():
+    assert charts.PALETTE[:3] == ["#E69F00", "#0072B2", "#009E73"]
+
+
+def test_boundary_chart_is_one_png_under_the_points(trained):
+    grid = trained.boundary(resolution=50)
+    d = trained.data
+    points = pd.DataFrame(
+        {"x": d.raw_train[:, 0], "y": d.raw_train[:, 1], "label": [str(v) for v in d.y_train], "split": "train"}
+    )
+    spec = charts.boundary_chart(grid, points, task="binary", class_names=d.class_names).to_dict()
+    assert spec["layer"][0]["mark"]["type"] == "image" and spec["layer"][1]["mark"]["type"] == "point"
+    url = layer_data(spec, 0)[0]["url"]
+    image = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
+    assert image.size == (50, 50)
+    assert len(layer_data(spec, 1)) == len(d.X_train)
+    x_scale = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
+    assert x_scale == [pytest.approx(grid.xs[0]), pytest.approx(grid.xs[-1])]
+
+
+def test_image_rows_run_top_down(trained):
+    grid = trained.boundary(resolution=20)
+    rgb = charts.colour_grid(grid.values, "binary")[::-1]
+    np.testing.assert_allclose(rgb[0], charts.colour_grid(grid.values[-1:], "binary")[0])  # top row = highest y
+
+
+def test_loss_chart_carries_train_and_test_series(trained):
+    spec = charts.loss_chart(trained.history).to_dict()
+    rows = pd.concat(pd.DataFrame(d) for d in spec["datasets"].values())
+    assert set(rows["series"]) == {"train_loss", "test_loss", "train_accuracy", "test_accuracy"}
+    assert len(rows[rows["series"] == "train_loss"]) == 60
+    log = charts.loss_chart(trained.history, log_scale=True).to_dict()
+    assert log["vconcat"][0]["encoding"]["y"]["scale"]["type"] == "log"
+
+
+def test_drift_chart_counts_every_point_at_each_shown_epoch(trained):
+    drift = trained.snapshots.drift()
+    spec = charts.drift_chart(drift, trained.data.y_train, trained.data.class_names, max_rows=5).to_dict()
+    counts = pd.DataFrame(next(iter(spec["datasets"].values())))
+    per_epoch = counts.groupby("epoch")["count"].sum()
+    assert len(per_epoch) == 5 and (per_epoch == len(trained.data.X_train)).all()
+    assert per_epoch.index[0] == 0 and per_epoch.index[-1] == trained.epoch
+
+
+def test_bars_and_confusion(trained):
+    snap = trained.snapshots.items[-1]
+    bars = charts.bars_chart(snap.outputs, trained.data.y_train, trained.data.class_names, epoch=snap.epoch).to_dict()
+    assert len(next(iter(bars["datasets"].values()))) == len(trained.data.X_train)
+    y = np.array([0, 0, 1, 1, 1])
+    pred = np.array([0, 1, 1, 1, 0])
+    spec = charts.confusion_chart(y, pred, ["a", "b"]).to_dict()
+    cells = {(r["true"], r["predicted"]): r["count"] for r in next(iter(spec["datasets"].values()))}
+    assert cells == {("a", "a"): 1, ("a", "b"): 1, ("b", "a"): 1, ("b", "b"): 2}
+
+
+def test_network_chart_draws_every_weight_with_its_sign(trained):
+    weights = [layer.weight.detach().numpy() for layer in trained.model.linears]
+    spec = charts.network_chart(weights, ["x1", "x2"], ["out"]).to_dict()
+    links = pd.DataFrame(layer_data(spec, 0))
+    assert len(links) == sum(w.size for w in weights)
+    assert ((links["weight"] >= 0) == (links["sign"] == "positive")).all()
+    assert links["width"].max() == pytest.approx(4.8)
+
+
+def test_neuron_charts_one_image_per_neuron(trained):
+    spec = charts.neuron_charts(trained.neuron_grids(resolution=10)).to_dict()
+    assert len(next(iter(spec["datasets"].values()))) == sum(trained.config.hidden)
+
+
+def test_curve_chart_for_1d_regression():
+    trainer = Trainer(Config(dataset="sine", epochs=10, grid=30))
+    grid = trainer.boundary()
+    points = pd.DataFrame(
+        {
+            "x": trainer.data.raw_train[:, 0],
+            "y": 0.0,
+            "label": trainer.data.untarget(trainer.data.y_train),
+            "split": "train",
+        }
+    )
+    spec = charts.curve_chart(grid, points).to_dict()
+    assert len(layer_data(spec, 1)) == 30
