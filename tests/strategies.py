@@ -35,6 +35,8 @@ def configs(draw) -> Config:
     kw["activation"] = tuple(draw(st.lists(activation_specs, min_size=n_acts, max_size=n_acts)))
     kw["optimizer"] = draw(st.sampled_from(optim.AVAILABLE_OPTIMIZERS))
     kw["nesterov"] = draw(st.booleans()) and kw["optimizer"] == "sgd" and kw["momentum"] > 0
+    if kw["optimizer"] == "rprop":
+        kw["schedule"] = "none"
     task = DATASETS[kw["dataset"]].task if kw["dataset"] in DATASETS else None
     fitting = [k for k in losses.LOSS_CHOICES if task is None or k == "auto" or task in losses.LOSSES[k].tasks]
     kw["loss"] = draw(st.sampled_from(fitting))
