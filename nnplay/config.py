@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import data, losses, model, optim
+from . import data, expr, losses, model, optim
 
 MAX_VALUE_CHARS = 1000  # longer URL/CLI values are refused before parsing
 
@@ -82,10 +82,12 @@ class Config:
         check=_check_activations,
     )
     mix: str = _rule("sum", "how a mixed activation combines its two branches", choices=tuple(model.MIXES))
+    activation_expr: str = _rule("x * sigmoid(x)", "the 'custom' activation, an expression of x")
     dropout: float = _rule(0.0, "dropout after each hidden layer", lo=0.0, hi=0.9)
     init: str = _rule("default", "weight initialisation", choices=model.INITS)
     # --- training ---
     loss: str = _rule("auto", "loss function ('auto' = BCE, cross-entropy or MSE by task)", choices=losses.LOSS_CHOICES)
+    loss_expr: str = _rule("mean((y_pred - y)**4)", "the 'custom' loss, an expression of y_pred and y")
     optimizer: str = _rule("adam", "optimizer", choices=tuple(optim.OPTIMIZERS), check=_check_optimizer)
     lr: float = _rule(0.03, "learning rate", lo=1e-6, hi=1000.0)
     momentum: float = _rule(0.0, "momentum (SGD, RMSprop)", lo=0.0, hi=0.999)
@@ -123,7 +125,17 @@ class Config:
             raise ConfigError("nesterov", "Nesterov needs optimizer sgd with momentum > 0")
         if self.optimizer == "rprop" and self.schedule != "none":
             raise ConfigError("schedule", "Rprop adapts its own step sizes, so a learning-rate schedule has no effect")
-        if self.dataset != data.CSV:
+        if any(model.CUSTOM in model.parse_activation(a) for a in self.activation):
+            try:
+                expr.check_activation(self.activation_expr)
+            except expr.ExprError as exc:
+                raise ConfigError("activation_expr", str(exc)) from None
+        if self.loss == losses.CUSTOM:
+            try:
+                expr.check_loss(self.loss_expr)
+            except expr.ExprError as exc:
+                raise ConfigError("loss_expr", str(exc)) from None
+        elif self.dataset != data.CSV:
             try:
                 losses.resolve(self.loss, data.DATASETS[self.dataset].task)
             except losses.LossError as exc:

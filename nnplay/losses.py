@@ -14,6 +14,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from . import expr
 from .data import BINARY, MULTICLASS, REGRESSION
 
 CLASSIFY = (BINARY, MULTICLASS)
@@ -91,13 +92,30 @@ LOSSES: dict[str, LossSpec] = {
     "huber": LossSpec("Huber (smooth L1)", (REGRESSION, *CLASSIFY), _pointwise(F.smooth_l1_loss), False),
 }
 AUTO = {BINARY: "bce", MULTICLASS: "cross_entropy", REGRESSION: "mse"}
-LOSS_CHOICES = ("auto", *LOSSES)
+CUSTOM = "custom"  # a loss written as an expression of y_pred and y (Config.loss_expr)
+LOSS_CHOICES = ("auto", *LOSSES, CUSTOM)
+
+
+def custom(text: str) -> LossSpec:
+    """A user's loss expression: ``y_pred`` is the prediction (a probability for classification,
+    class probabilities against one-hot targets for multi-class), ``y`` the target."""
+    compiled = expr.check_loss(text)
+
+    fn = _pointwise(lambda p, t: compiled(y_pred=p, y=t).reshape(()))
+    return LossSpec(f"Custom: {text}", (REGRESSION, BINARY, MULTICLASS), fn, False)
+
 
 _SUGGEST = {BINARY: "bce or cross_entropy", MULTICLASS: "cross_entropy", REGRESSION: "mse, mae or huber"}
 
 
-def resolve(name: str, task: str) -> tuple[str, LossSpec]:
-    """The loss a Config names for a task ('auto' picks the usual one); LossError when it does not fit."""
+def resolve(name: str, task: str, expression: str = "") -> tuple[str, LossSpec]:
+    """The loss a Config names for a task ('auto' picks the usual one); LossError when it does not fit.
+    ``expression`` is the custom loss's text."""
+    if name == CUSTOM:
+        try:
+            return CUSTOM, custom(expression)
+        except expr.ExprError as exc:
+            raise LossError(f"custom loss: {exc}") from None
     key = AUTO[task] if name == "auto" else name
     if key not in LOSSES:
         raise LossError(f"unknown loss {name!r}; choose from {', '.join(LOSS_CHOICES)}")

@@ -8,6 +8,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from . import expr
+
 
 class Sine(nn.Module):
     def forward(self, x):
@@ -44,24 +46,50 @@ INITS = ("default", "xavier", "kaiming", "zeros")
 _GAIN_NAMES = {"relu": "relu", "leaky_relu": "leaky_relu", "tanh": "tanh", "sigmoid": "sigmoid"}
 
 
+CUSTOM = "custom"  # an activation written as an expression of x (Config.activation_expr)
+
+
 def parse_activation(spec: str) -> tuple[str, ...]:
     """``'relu'`` -> ``('relu',)``; ``'relu+tanh'`` -> ``('relu', 'tanh')`` (the article's mixed block)."""
     parts = tuple(p.strip() for p in spec.split("+"))
     if not 1 <= len(parts) <= 2:
         raise ValueError(f"an activation is one name or two joined by '+', not {spec!r}")
     for p in parts:
-        if p not in ACTIVATIONS:
-            raise ValueError(f"unknown activation {p!r}; choose from {', '.join(ACTIVATIONS)}")
+        if p not in ACTIVATIONS and p != CUSTOM:
+            raise ValueError(f"unknown activation {p!r}; choose from {', '.join(ACTIVATIONS)} or {CUSTOM}")
     return parts
+
+
+class Expression(nn.Module):
+    """A user's activation, compiled from the safe expression language."""
+
+    def __init__(self, text: str):
+        super().__init__()
+        self.text = text
+        self._fn = expr.check_activation(text)
+
+    def forward(self, x):
+        return self._fn(x=x)
+
+    def extra_repr(self):
+        return repr(self.text)
+
+
+def _activation(name: str, custom: str | None) -> nn.Module:
+    if name == CUSTOM:
+        if not custom:
+            raise ValueError("activation 'custom' needs an expression of x")
+        return Expression(custom)
+    return ACTIVATIONS[name][1]()
 
 
 class Mixed(nn.Module):
     """The article's experiment: one layer's output sent through two activations in parallel, then combined."""
 
-    def __init__(self, first: str, second: str, mix: str = "sum"):
+    def __init__(self, first: str, second: str, mix: str = "sum", custom: str | None = None):
         super().__init__()
-        self.first = ACTIVATIONS[first][1]()
-        self.second = ACTIVATIONS[second][1]()
+        self.first = _activation(first, custom)
+        self.second = _activation(second, custom)
         self.mix = mix
         self._combine = MIXES[mix]
 
@@ -72,9 +100,9 @@ class Mixed(nn.Module):
         return f"mix={self.mix}"
 
 
-def make_activation(spec: str, mix: str = "sum") -> nn.Module:
+def make_activation(spec: str, mix: str = "sum", custom: str | None = None) -> nn.Module:
     parts = parse_activation(spec)
-    return Mixed(*parts, mix=mix) if len(parts) == 2 else ACTIVATIONS[parts[0]][1]()
+    return Mixed(*parts, mix=mix, custom=custom) if len(parts) == 2 else _activation(parts[0], custom)
 
 
 class Dropout(nn.Module):
@@ -114,6 +142,7 @@ class Network(nn.Module):
         dropout: float = 0.0,
         mix: str = "sum",
         generator: torch.Generator | None = None,
+        custom_activation: str | None = None,
     ):
         super().__init__()
         if len(activation) not in (1, max(1, len(hidden))):
@@ -125,7 +154,7 @@ class Network(nn.Module):
         self.layers: list[tuple[nn.Linear, nn.Module, nn.Module | None]] = []
         for i, (n, act) in enumerate(zip(hidden, acts), start=1):
             linear = nn.Linear(width, n)
-            activation_module = make_activation(act, mix)
+            activation_module = make_activation(act, mix, custom_activation)
             self.add_module(f"hidden{i}", linear)
             self.add_module(f"act{i}", activation_module)
             drop = None

@@ -56,7 +56,7 @@ class Trainer:
         self.config = config
         self.data = data if data is not None else build(config, table)
         self.task = self.data.task
-        self.loss_name, self.loss = losses.resolve(config.loss, self.task)
+        self.loss_name, self.loss = losses.resolve(config.loss, self.task, config.loss_expr)
         self.device = resolve_device(config.device)
         n_out, head = self.loss.outputs(self.task, self.data.n_classes)
         self._init_generator = torch.Generator().manual_seed(config.seed)
@@ -71,6 +71,7 @@ class Trainer:
             dropout=config.dropout,
             mix=config.mix,
             generator=self._dropout_generator,
+            custom_activation=config.activation_expr,
         )
         self.model.initialise(config.init, self._init_generator)
         self.model.to(self.device)

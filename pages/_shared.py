@@ -52,7 +52,9 @@ GROUPS = {
 
 LABELS = {
     "dataset": {k: v.label for k, v in data.DATASETS.items()} | {data.CSV: "Uploaded CSV"},
-    "loss": {"auto": "auto (by task)"} | {k: v.label for k, v in losses.LOSSES.items()},
+    "loss": {"auto": "auto (by task)"}
+    | {k: v.label for k, v in losses.LOSSES.items()}
+    | {"custom": "custom (expression)"},
     "optimizer": {k: v.label + ("" if v.make else " (unavailable)") for k, v in optim.OPTIMIZERS.items()},
     "schedule": {k: f"{k}: {v}" for k, v in optim.SCHEDULES.items()},
     "features": {k: v[0] for k, v in data.FEATURES.items()},
@@ -183,6 +185,8 @@ def _visible(name: str, config: Config) -> bool:
         "n_classes": config.dataset == "blobs",
         "features": spec is not None and spec.dims == 2,
         "mix": any("+" in a for a in config.activation),
+        "activation_expr": any(model.CUSTOM in a for a in config.activation),
+        "loss_expr": config.loss == "custom",
         "momentum": optim.OPTIMIZERS[config.optimizer].uses_momentum,
         "nesterov": config.optimizer == "sgd",
         "step_size": config.schedule in ("step", "exponential"),
@@ -215,6 +219,8 @@ def _widget(name: str) -> None:
         st.selectbox(label, meta["choices"], format_func=lambda k: names.get(k, k), **kw)
     elif t is bool:
         st.checkbox(label, **kw)
+    elif t is str:
+        st.text_input(label, max_chars=300, **kw)
     elif name == "lr":
         st.select_slider("learning rate", _steps_with(LR_STEPS, value), format_func=lambda v: f"{v:g}", **kw)
     elif name in ("l1", "l2"):
@@ -225,18 +231,20 @@ def _widget(name: str) -> None:
         st.number_input(label, int(meta["lo"]), int(meta["hi"]), step=1, **kw)
 
 
+def _activation_label(name: str) -> str:
+    return model.ACTIVATIONS[name][0] if name in model.ACTIVATIONS else "custom (expression)"
+
+
 def _layers_widget() -> None:
     ss = st.session_state
     if "w_layers" not in ss or any(f"w_{k}{i}" not in ss for i in range(ss.w_layers) for k in "nam"):
         _sync_layers(ss.config)
     st.slider("hidden layers", 0, 8, key="w_layers", on_change=_from_widgets, help=FIELDS["hidden"].metadata["help"])
-    names = list(model.ACTIVATIONS)
+    names = [*model.ACTIVATIONS, model.CUSTOM]
     for i in range(ss.w_layers):
         cols = st.columns([1, 1.3, 1.3])
         cols[0].number_input(f"layer {i + 1}", 1, 256, step=1, key=f"w_n{i}", on_change=_from_widgets)
-        cols[1].selectbox(
-            "activation", names, key=f"w_a{i}", on_change=_from_widgets, format_func=lambda k: model.ACTIVATIONS[k][0]
-        )
+        cols[1].selectbox("activation", names, key=f"w_a{i}", on_change=_from_widgets, format_func=_activation_label)
         cols[2].selectbox(
             "mixed with",
             ["none", *names],

@@ -6,7 +6,19 @@ from nnplay import losses, model, optim
 from nnplay.config import FIELDS, TYPES, Config, ConfigError
 from nnplay.data import DATASETS, FEATURES
 
-_SIMPLE = {"dataset", "features", "hidden", "activation", "nesterov", "loss", "optimizer"}
+_SIMPLE = {
+    "dataset",
+    "features",
+    "hidden",
+    "activation",
+    "nesterov",
+    "loss",
+    "optimizer",
+    "loss_expr",
+    "activation_expr",
+}
+LOSS_EXPRESSIONS = ("mean((y_pred - y)**4)", "mean(abs(y_pred - y)**3)", "mean(log(cosh(y_pred - y)))")
+ACTIVATION_EXPRESSIONS = ("x * sigmoid(x)", "sin(x) + 0.1*x", "where(x > 0, x, 0.01*x)")
 
 
 def _field(name):
@@ -20,7 +32,7 @@ def _field(name):
     return st.floats(meta["lo"], meta["hi"], allow_nan=False, allow_infinity=False)
 
 
-activation_names = st.sampled_from(tuple(model.ACTIVATIONS))
+activation_names = st.sampled_from((*model.ACTIVATIONS, model.CUSTOM))
 activation_specs = st.one_of(activation_names, st.tuples(activation_names, activation_names).map("+".join))
 
 
@@ -38,8 +50,12 @@ def configs(draw) -> Config:
     if kw["optimizer"] == "rprop":
         kw["schedule"] = "none"
     task = DATASETS[kw["dataset"]].task if kw["dataset"] in DATASETS else None
-    fitting = [k for k in losses.LOSS_CHOICES if task is None or k == "auto" or task in losses.LOSSES[k].tasks]
+    fitting = [
+        k for k in losses.LOSS_CHOICES if task is None or k not in losses.LOSSES or task in losses.LOSSES[k].tasks
+    ]
     kw["loss"] = draw(st.sampled_from(fitting))
+    kw["loss_expr"] = draw(st.sampled_from(LOSS_EXPRESSIONS))
+    kw["activation_expr"] = draw(st.sampled_from(ACTIVATION_EXPRESSIONS))
     try:
         return Config(**kw)
     except ConfigError as exc:  # pragma: no cover - a strategy bug, shown plainly

@@ -214,3 +214,19 @@ def test_from_json_only_raises_config_errors():
 
 def test_format_value():
     assert [format_value(v) for v in (True, 0.1, (8, 4), ("a", "b"), 3)] == ["1", "0.1", "8,4", "a,b", "3"]
+
+
+def test_custom_expressions_are_checked_where_they_are_used():
+    with pytest.raises(ConfigError) as err:
+        Config(loss="custom", loss_expr="__import__('os')")
+    assert err.value.field == "loss_expr"
+    with pytest.raises(ConfigError) as err:
+        Config(activation=("relu+custom",), activation_expr="mean(x)")
+    assert err.value.field == "activation_expr" and "element by element" in str(err.value)
+    assert Config(loss_expr="nonsense(").loss == "auto"  # unused, so not in the way
+
+
+def test_a_hostile_expression_in_the_url_falls_back_with_a_warning():
+    config, warnings = Config.from_query({"loss": "custom", "loss_expr": "open('/etc/passwd')", "dataset": "sine"})
+    assert config.loss == "custom" and config.loss_expr == Config().loss_expr
+    assert len(warnings) == 1 and warnings[0].startswith("loss_expr:")

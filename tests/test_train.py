@@ -501,3 +501,26 @@ def test_build_is_reused_when_given():
     config = Config(n_samples=100)
     ds = build(config)
     assert Trainer(config, data=ds).data is ds
+
+
+def test_the_articles_quartic_loss_trains_the_regression_network():
+    config = PRESETS["article_regression"].replace(loss="custom", loss_expr="mean((y_pred - y)**4)")
+    trainer = Trainer(config).run()
+    assert trainer.loss_name == "custom" and trainer.evaluate()["test_r2"] > 0.9
+    out = torch.randn(5, 1)
+    y = torch.randn(5)
+    assert torch.allclose(trainer.loss.fn(out, y, "regression"), ((out[:, 0] - y) ** 4).mean())
+
+
+def test_custom_activation_and_custom_loss_on_classification():
+    config = Config(
+        dataset="moons",
+        activation=("custom",),
+        activation_expr="where(x > 0, x, 0.01*x)",
+        loss="custom",
+        loss_expr="mean((y_pred - y)**2)",
+        epochs=300,
+    )
+    trainer = Trainer(config).run()
+    assert "Expression('where(x > 0, x, 0.01*x)')" in repr(trainer.model)
+    assert trainer.evaluate()["test_accuracy"] > 0.9
