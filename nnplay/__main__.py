@@ -11,6 +11,7 @@ import sys
 
 from .config import PRESETS, Config
 from .data import DataError, read_csv
+from .export import ExportError, export
 from .losses import LossError
 from .train import Trainer
 
@@ -26,7 +27,12 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     train.add_argument("--target", metavar="COLUMN", help="the CSV's target column (default: the last one)")
     train.add_argument("--json", action="store_true", help="print one JSON object instead of text")
     Config.add_arguments(train)
-    return parser, {"train": train}
+    exporter = commands.add_parser("export", help="print the experiment as a standalone PyTorch script")
+    exporter.add_argument(
+        "--preset", choices=tuple(PRESETS), default="default", help="start from a ready-made experiment"
+    )
+    Config.add_arguments(exporter)
+    return parser, {"train": train, "export": exporter}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -34,6 +40,13 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     train_parser = commands[args.command]
     base = PRESETS[args.preset]
+    if args.command == "export":
+        try:
+            print(export(Config.from_args(args, train_parser, base=base)), end="")
+        except (ExportError, LossError) as exc:
+            print(f"nnplay: {exc}", file=sys.stderr)
+            return 2
+        return 0
     if args.csv:
         base = base.replace(dataset="csv")
     elif args.target:

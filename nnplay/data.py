@@ -334,19 +334,33 @@ def _flip_labels(y: np.ndarray, fraction: float, n_classes: int, rng: np.random.
     return y
 
 
+def can_stratify(y: np.ndarray, test_fraction: float) -> bool:
+    """Whether a split can keep every class's share in both parts (each class needs a point in each)."""
+    _, counts = np.unique(y, return_counts=True)
+    n_test = math.ceil(test_fraction * len(y))
+    return counts.min() >= 2 and n_test >= len(counts) and len(y) - n_test >= len(counts)
+
+
 def _split(raw, y, test_fraction, seed, classify):
     if test_fraction <= 0:
         return raw, raw[:0], y, y[:0]
-    stratify = None
-    if classify:
-        _, counts = np.unique(y, return_counts=True)
-        n_test = math.ceil(test_fraction * len(y))
-        if counts.min() >= 2 and n_test >= len(counts) and len(y) - n_test >= len(counts):
-            stratify = y
+    stratify = y if classify and can_stratify(y, test_fraction) else None
     try:
         return train_test_split(raw, y, test_size=test_fraction, random_state=seed, stratify=stratify)
     except ValueError as exc:
         raise DataError(f"cannot split {len(y)} samples with test_fraction={test_fraction}: {exc}") from exc
+
+
+def generator_call(config) -> tuple[DatasetSpec, dict]:
+    """The generator a Config's data set uses and the keyword arguments it is called with."""
+    spec = DATASETS[config.dataset]
+    seed = config.seed + ARTICLE_RANDOM_STATE if config.dataset == "make_classification" else config.seed
+    kwargs = dict(n_samples=config.n_samples, noise=config.noise, random_state=seed)
+    if spec.task != REGRESSION:
+        kwargs["minority"] = config.imbalance
+    if spec.make is make_blobs:
+        kwargs["n_classes"] = config.n_classes
+    return spec, kwargs
 
 
 def build(config, table: Table | None = None) -> Dataset:
@@ -359,14 +373,8 @@ def build(config, table: Table | None = None) -> Dataset:
         n_classes, class_names = table.n_classes, table.class_names
         raw_names = table.feature_names
     else:
-        spec = DATASETS[config.dataset]
+        spec, kwargs = generator_call(config)
         task = spec.task
-        seed = config.seed + ARTICLE_RANDOM_STATE if config.dataset == "make_classification" else config.seed
-        kwargs = dict(n_samples=config.n_samples, noise=config.noise, random_state=seed)
-        if task != REGRESSION:
-            kwargs["minority"] = config.imbalance
-        if spec.make is make_blobs:
-            kwargs["n_classes"] = config.n_classes
         raw, y = spec.make(**kwargs)
         n_classes = 1 if task == REGRESSION else config.n_classes if task == MULTICLASS else 2
         if task != REGRESSION and len(np.unique(y)) < n_classes:

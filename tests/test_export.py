@@ -1,0 +1,112 @@
+"""Exported scripts run on their own and end on the engine's final training loss."""
+
+import ast
+import subprocess
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from nnplay.__main__ import main
+from nnplay.config import PRESETS, Config
+from nnplay.export import ExportError, export, expression_code
+from nnplay.train import Trainer
+
+CASES = {
+    "article": PRESETS["article"].replace(epochs=200),
+    "default": Config(epochs=100),
+    "article_mixed": PRESETS["article_mixed"].replace(epochs=200),
+    "quartic_loss": PRESETS["article_regression"].replace(loss="custom", epochs=100),
+    "blobs_sgd_nesterov_minibatch_dropout": Config(
+        dataset="blobs", optimizer="sgd", momentum=0.9, nesterov=True, lr=0.05, batch_size=32, epochs=20, dropout=0.2
+    ),
+    "moons_lbfgs_l2_features": Config(
+        dataset="moons", optimizer="lbfgs", lr=0.5, l2=0.001, epochs=30, features=("x1", "x2", "x1x2")
+    ),
+    "spiral_custom_activation_cosine": Config(
+        dataset="spiral",
+        activation=("custom", "relu+tanh"),
+        mix="product",
+        schedule="cosine",
+        epochs=50,
+        init="xavier",
+        label_noise=0.1,
+    ),
+    "sine_huber_rmsprop_step_l1": Config(
+        dataset="sine",
+        loss="huber",
+        optimizer="rmsprop",
+        momentum=0.5,
+        lr=0.01,
+        schedule="step",
+        step_size=10,
+        epochs=40,
+        l1=0.001,
+    ),
+    "xor_mse_kaiming_imbalanced": Config(
+        dataset="xor", loss="mse", init="kaiming", activation=("relu",), epochs=50, batch_size=50, imbalance=0.3
+    ),
+    "gauss_kl_adamw": Config(dataset="gauss", loss="kl_div", optimizer="adamw", epochs=30, test_fraction=0.0),
+}
+
+
+def run_script(path):
+    return subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=300)
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("exported")
+    paths = {}
+    for name, config in CASES.items():
+        paths[name] = folder / f"{name}.py"
+        paths[name].write_text(export(config))
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(zip(paths, pool.map(run_script, paths.values())))
+    return results
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_exported_script_reproduces_the_engines_final_loss(runs, name):
+    result = runs[name]
+    assert result.returncode == 0, result.stderr[-2000:]
+    last = result.stdout.strip().splitlines()[-1]
+    assert last.startswith("final train loss: ")
+    engine = Trainer(CASES[name]).run().records.last()["train_loss"]
+    assert float(last.split(": ")[1]) == pytest.approx(engine, rel=1e-5, abs=1e-7)
+
+
+def test_script_is_readable_and_self_contained():
+    script = export(PRESETS["article"])
+    ast.parse(script)
+    imports = {line.split()[1].split(".")[0] for line in script.splitlines() if line.startswith(("import ", "from "))}
+    assert imports <= {"math", "numpy", "torch", "sklearn"}
+    for words in (
+        "class Network(nn.Module)",
+        "optimizer.zero_grad()",
+        "backward()",
+        "optimizer.step()",
+        "self.hidden1 = nn.Linear(5, 8)",
+        "print(model)",
+    ):
+        assert words in script
+
+
+def test_expressions_become_plain_torch():
+    assert expression_code("mean((y_pred - y)**4)", ("y_pred", "y")) == (
+        "torch.mean(torch.pow(torch.sub(y_pred, y), torch.tensor(4.0)))"
+    )
+    assert "torch.where(torch.gt(x, torch.tensor(0.0))" in expression_code("where(x > 0, x, 0.01*x)", ("x",))
+
+
+def test_csv_cannot_be_exported_yet_and_says_so():
+    with pytest.raises(ExportError, match="CSV"):
+        export(Config(dataset="csv"))
+
+
+def test_export_command(capsys):
+    assert main(["export", "--preset", "article", "--epochs", "5"]) == 0
+    out = capsys.readouterr().out
+    assert "for epoch in range(5):" in out and out.rstrip().endswith('print(f"final train loss: {train_loss}")')
+    with pytest.raises(SystemExit):
+        main(["export", "--lr", "x"])
