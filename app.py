@@ -11,6 +11,8 @@ st.navigation(
     [
         st.Page("pages/playground.py", title="Playground", icon=":material/tune:", default=True),
         st.Page("pages/inside.py", title="Inside the network", icon=":material/hub:"),
+        st.Page("pages/lab.py", title="Lab", icon=":material/science:"),
+        st.Page("pages/lesson.py", title="Lesson", icon=":material/school:"),
         st.Page("pages/data.py", title="Data", icon=":material/scatter_plot:"),
         st.Page("pages/about.py", title="About", icon=":material/help:"),
     ]

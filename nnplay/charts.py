@@ -331,3 +331,56 @@ def neuron_charts(grids: list[np.ndarray], *, size: int = 70) -> alt.Chart:
         )
         .properties(width=alt.Step(size + 8), height=alt.Step(size + 8))
     )
+
+
+def compare_chart(curves: pd.DataFrame, *, title: str = "", log_scale: bool = False) -> alt.Chart:
+    """Loss curves of several runs overlaid (long form: epoch, run, train_loss)."""
+    runs = list(dict.fromkeys(curves["run"]))
+    return (
+        alt.Chart(curves)
+        .mark_line()
+        .encode(
+            x="epoch:Q",
+            y=alt.Y("train_loss:Q", title="train loss", scale=alt.Scale(type="log") if log_scale else alt.Scale()),
+            color=alt.Color("run:N", scale=alt.Scale(domain=runs, range=class_colours(len(runs)))),
+            tooltip=["run:N", "epoch:Q", alt.Tooltip("train_loss:Q", format=".4f")],
+        )
+        .properties(height=240, title=title)
+    )
+
+
+def scatter_chart(frame: pd.DataFrame) -> alt.Chart:
+    """Predicted against true values per run, with the y = x line."""
+    runs = list(dict.fromkeys(frame["run"]))
+    lo, hi = float(frame[["true", "predicted"]].min().min()), float(frame[["true", "predicted"]].max().max())
+    line = alt.Chart(pd.DataFrame({"true": [lo, hi], "predicted": [lo, hi]})).mark_line(color=TEST, strokeDash=[4, 4])
+    dots = (
+        alt.Chart(frame)
+        .mark_circle(size=24, opacity=0.6)
+        .encode(
+            x="true:Q",
+            y="predicted:Q",
+            color=alt.Color("run:N", scale=alt.Scale(domain=runs, range=class_colours(len(runs)))),
+        )
+    )
+    return alt.layer(line, dots).properties(height=240, title="predicted vs true (test set)")
+
+
+def pairs_chart(frame: pd.DataFrame, names: list[str], *, regression: bool, class_names: list[str]) -> alt.Chart:
+    """Every pair of inputs as a scatter coloured by the target (the article shows its 5 features so)."""
+    colour = (
+        alt.Color("target:Q", scale=alt.Scale(scheme="blueorange"))
+        if regression
+        else alt.Color("target:N", scale=alt.Scale(domain=class_names, range=class_colours(len(class_names))))
+    )
+    return (
+        alt.Chart(frame)
+        .mark_circle(size=14, opacity=0.7)
+        .encode(
+            x=alt.X(alt.repeat("column"), type="quantitative"),
+            y=alt.Y(alt.repeat("row"), type="quantitative"),
+            color=colour,
+        )
+        .properties(width=120, height=120)
+        .repeat(row=names, column=names)
+    )

@@ -76,24 +76,29 @@ class ExportError(ValueError):
     """This Config cannot be exported as a standalone script; the message says why."""
 
 
-def export(config: Config) -> str:
-    """The Config as a runnable, readable script."""
+def sections(config: Config) -> dict[str, str]:
+    """The script's parts by name (header, data, network, init, loss, optimizer, loop), for lessons."""
     if config.dataset == data.CSV:
         raise ExportError("a CSV experiment cannot be exported yet: its table is not part of the Config")
     spec, kwargs = data.generator_call(config)
     task = spec.task
     loss_name, loss_spec = losses.resolve(config.loss, task, config.loss_expr)
     n_out, head = loss_spec.outputs(task, config.n_classes if task == MULTICLASS else 2)
-    parts = [
-        _header(config),
-        _data_section(config, spec, kwargs, task, loss_spec),
-        _network_section(config, spec, n_out, head),
-        _init_section(config),
-        _loss_section(config, loss_name, loss_spec, task),
-        _optimizer_section(config),
-        _loop_section(config),
-    ]
-    return "\n\n".join(p.strip("\n") for p in parts) + "\n"
+    parts = {
+        "header": _header(config),
+        "data": _data_section(config, spec, kwargs, task, loss_spec),
+        "network": _network_section(config, spec, n_out, head),
+        "init": _init_section(config),
+        "loss": _loss_section(config, loss_name, loss_spec, task),
+        "optimizer": _optimizer_section(config),
+        "loop": _loop_section(config),
+    }
+    return {k: v.strip("\n") for k, v in parts.items()}
+
+
+def export(config: Config) -> str:
+    """The Config as a runnable, readable script."""
+    return "\n\n".join(sections(config).values()) + "\n"
 
 
 def _header(config: Config) -> str:

@@ -12,6 +12,7 @@ import torch
 
 from nnplay import charts, data, losses, model, optim
 from nnplay.config import FIELDS, TYPES, Config, ConfigError
+from nnplay.export import ExportError, export
 from nnplay.train import Trainer
 
 APP_PARAMS = ("autoplay", "hide", "page")  # URL keys that belong to the app, not the Config
@@ -427,5 +428,13 @@ def downloads(trainer: Trainer) -> None:
             png = charts.png_bytes(charts.colour_grid(grid.values, trainer.task)[::-1])
             cols[2].download_button("Boundary (.png)", png, "nnplay-boundary.png", key="dl_png")
         st.file_uploader("Continue from a saved model", type=["pt"], key="model_file", on_change=_on_model_upload)
+    with st.expander("Show the PyTorch code"):
+        try:
+            script = export(trainer.config)
+        except ExportError as exc:
+            st.info(str(exc))
+        else:
+            st.download_button("Download the script", script, "nnplay_experiment.py", key="dl_script")
+            st.code(script, language="python")
         if st.session_state.get("model_error"):
             st.error(f"Model not loaded — {st.session_state.model_error}")

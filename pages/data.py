@@ -18,26 +18,11 @@ raw = pd.DataFrame(d.raw_train, columns=d.raw_names)
 target = d.untarget(d.y_train) if d.task == "regression" else [d.class_names[int(v)] for v in d.y_train]
 raw["target"] = target
 names = d.raw_names[:6]
-colour = (
-    alt.Color("target:Q", scale=alt.Scale(scheme="blueorange"))
-    if d.task == "regression"
-    else alt.Color("target:N", scale=alt.Scale(domain=d.class_names, range=charts.class_colours(len(d.class_names))))
-)
 with st.container(key="pairs"):
     if len(names) == 1:
         st.altair_chart(alt.Chart(raw).mark_point().encode(x=f"{names[0]}:Q", y="target:Q"))
     else:
-        st.altair_chart(
-            alt.Chart(raw)
-            .mark_circle(size=14, opacity=0.7)
-            .encode(
-                x=alt.X(alt.repeat("column"), type="quantitative"),
-                y=alt.Y(alt.repeat("row"), type="quantitative"),
-                color=colour,
-            )
-            .properties(width=130, height=130)
-            .repeat(row=names, column=names)
-        )
+        st.altair_chart(charts.pairs_chart(raw, names, regression=d.task == "regression", class_names=d.class_names))
         if len(d.raw_names) > 6:
             st.caption(f"The first 6 of {len(d.raw_names)} inputs.")
 st.caption("Network inputs: " + ", ".join(d.feature_names) + " (standardised with the training set's statistics).")

@@ -245,3 +245,52 @@ def test_uploading_a_saved_model_continues_from_it():
     ok(at.run())
     assert any("not an nnplay model" in e.value for e in at.error)
     assert at.session_state["trainer"] is trainer
+
+
+def test_lab_validates_plots_and_uses_expressions():
+    at = ok(app(autoplay="0"))
+    at.switch_page("pages/lab.py")
+    ok(at.run())
+    assert at.get_by_key("compare_mixed").get("vega_lite_chart") and at.get_by_key("compare_loss").get(
+        "vega_lite_chart"
+    )
+    at.text_input(key="lab_loss").set_value("mean(abs(y_pred - y)**3)")
+    ok(at.run())
+    assert any("Valid" in s.value for s in at.success)
+    at.button(key="use_loss").click()
+    ok(at.run())
+    config = at.session_state["config"]
+    assert (config.loss, config.loss_expr) == ("custom", "mean(abs(y_pred - y)**3)")
+    assert at.query_params["loss_expr"] == "mean(abs(y_pred - y)**3)"
+    at.text_input(key="lab_activation").set_value("__import__('os').system('id')")
+    ok(at.run())
+    assert any("Not usable" in e.value and "^" in e.value for e in at.error)
+    at.text_input(key="lab_activation").set_value("sin(x) + 0.1*x")
+    ok(at.run())
+    at.button(key="use_activation").click()
+    ok(at.run())
+    assert at.session_state["config"].activation == ("custom",)
+    at.switch_page("pages/playground.py")
+    ok(at.run())
+    assert "Expression('sin(x) + 0.1*x')" in repr(at.session_state["trainer"].model)
+
+
+def test_lesson_walks_the_article_with_generated_code():
+    at = ok(app(autoplay="0"))
+    at.switch_page("pages/lesson.py")
+    ok(at.run())
+    at.button(key="lesson_article").click()
+    ok(at.run())
+    assert at.session_state["config"].dataset == "make_classification"
+    headers = [h.value for h in at.header]
+    assert len(headers) == 8 and headers[0] == "1. The data" and headers[-1] == "8. A custom loss"
+    codes = "\n".join(c.value for c in at.code)
+    assert "self.hidden1 = nn.Linear(5, 8)" in codes and "optim.SGD(model.parameters(), lr=0.1" in codes
+    assert "torch.pow(torch.sub(y_pred, y), torch.tensor(4.0))" in codes
+    assert "(hidden1): Linear(in_features=5, out_features=8, bias=True)" in codes
+
+
+def test_playground_shows_the_pytorch_code():
+    at = ok(app(autoplay="0", dataset="moons"))
+    codes = [c.value for c in at.code]
+    assert any("class Network(nn.Module)" in c and "make_moons" in c for c in codes)

@@ -1,0 +1,155 @@
+"""The Lesson: the article, step by step, with the code generated from the live Config."""
+
+from urllib.parse import urlencode
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from nnplay import charts, lab
+from nnplay.config import ARTICLE, PRESETS
+from nnplay.export import ExportError, sections
+from nnplay.train import Trainer
+from pages._shared import current_trainer, frame, notices, set_config
+
+frame()
+ss = st.session_state
+trainer = current_trainer()
+notices()
+st.title("Lesson: building and experimenting with networks in PyTorch")
+config = ss.config
+st.button(
+    "Start from the article's experiment",
+    key="lesson_article",
+    on_click=lambda: set_config(ARTICLE),
+    disabled=config == ARTICLE,
+)
+try:
+    code = sections(config)
+except ExportError as exc:
+    st.info(f"The lesson shows code for generated data sets: {exc}")
+    st.stop()
+if trainer is None:
+    st.stop()
+fresh = Trainer(config, ss.table)  # the untrained network, from the same seed
+
+
+def step(n: int, title: str, text: str, step_config=None):
+    st.header(f"{n}. {title}")
+    st.write(text)
+    query = urlencode((step_config or config).to_query())
+    st.link_button("Open this in the Playground", f"/?{query}", key=f"lesson_link_{n}")
+
+
+step(
+    1,
+    "The data",
+    "Synthetic data from scikit-learn (or a playground set), split and standardised with the "
+    "training set's statistics. Each pair of inputs, coloured by class:",
+)
+st.code(code["data"], language="python")
+d = fresh.data
+raw = pd.DataFrame(d.raw_train, columns=d.raw_names)
+raw["target"] = d.untarget(d.y_train) if d.task == "regression" else np.asarray(d.class_names)[d.y_train]
+if len(d.raw_names) > 1:
+    st.altair_chart(
+        charts.pairs_chart(raw, d.raw_names[:5], regression=d.task == "regression", class_names=d.class_names)
+    )
+
+step(
+    2,
+    "The network",
+    "A class that inherits from nn.Module: layers in __init__, the flow in forward. "
+    "print(model) lists them, like Keras' summary:",
+)
+st.code(code["network"], language="python")
+st.code(repr(fresh.model), language="text")
+
+step(
+    3,
+    "Untrained outputs",
+    "The weights are random, so the outputs sit near 0.5 and the loss near ln 2 ≈ 0.69 for two classes.",
+)
+st.code(
+    "output = model(X_train)\nprint(torch.sigmoid(output[:10]))\nprint(criterion(output, y_train))", language="python"
+)
+first = fresh.snapshots.items[0].outputs[:10]
+st.code(
+    f"tensor({np.array2string(first[:, None], precision=4, separator=', ')})\n"
+    f"loss {fresh.evaluate()['train_loss']:.4f}",
+    language="text",
+)
+
+step(
+    4,
+    "One step of the optimizer",
+    "zero_grad, forward, loss, backward, step: the gradient says which way "
+    "each weight should move, and the optimizer moves it.",
+)
+st.code(code["optimizer"], language="python")
+before = fresh.model.output.weight.detach().clone()
+fresh.step(1)
+grad = fresh.model.output.weight.grad
+after = fresh.model.output.weight.detach()
+st.dataframe(
+    pd.DataFrame(
+        {
+            "weight before": before.flatten().numpy(),
+            "gradient": grad.flatten().numpy(),
+            "weight after": after.flatten().numpy(),
+        }
+    ).round(5),
+    hide_index=True,
+)
+
+step(5, "The training loop", "Repeat the five steps, epoch after epoch, and the loss falls.")
+st.code(code["loop"], language="python")
+if len(trainer.records):
+    metric = "r2" if trainer.task == "regression" else "accuracy"
+    st.altair_chart(charts.loss_chart(trainer.history, metric=metric))
+else:
+    st.info("Train on the Playground page, or open this step there, to see the loss curve.")
+
+if trainer.task != "regression":
+    step(
+        6,
+        "The probability drift",
+        "The outputs start together near 0.5 and separate towards 0 and 1 as the "
+        "network learns to tell the classes apart.",
+    )
+    st.altair_chart(
+        charts.drift_chart(
+            trainer.snapshots.drift(),
+            trainer.data.y_train,
+            trainer.data.class_names,
+            multiclass=trainer.task == "multiclass",
+        )
+    )
+
+
+@st.cache_data(max_entries=4, show_spinner="Training both networks…")
+def comparison(kind: str):
+    configs = lab.mixed_vs_relu() if kind == "mixed" else lab.mse_vs_quartic()
+    curves, _ = lab.compare(configs)
+    return curves
+
+
+mixed = PRESETS["article_mixed"]
+step(
+    7,
+    "Mixing two activations",
+    "Send one layer's output through ReLU and tanh in parallel and add them.",
+    step_config=mixed,
+)
+st.code(sections(mixed)["network"], language="python")
+st.altair_chart(charts.compare_chart(comparison("mixed"), title="ReLU vs ReLU + tanh"))
+
+quartic = PRESETS["article_regression"].replace(loss="custom", loss_expr="mean((y_pred - y)**4)")
+step(
+    8,
+    "A custom loss",
+    "A quartic loss on the regression network: define a function, use it as the criterion.",
+    step_config=quartic,
+)
+st.code(sections(quartic)["loss"], language="python")
+st.altair_chart(charts.compare_chart(comparison("loss"), title="MSE vs quartic", log_scale=True))
