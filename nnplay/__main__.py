@@ -31,6 +31,8 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     exporter.add_argument(
         "--preset", choices=tuple(PRESETS), default="default", help="start from a ready-made experiment"
     )
+    exporter.add_argument("--csv", metavar="FILE", help="a CSV table (sets --dataset csv); the script reads it")
+    exporter.add_argument("--target", metavar="COLUMN", help="the CSV's target column (default: the last one)")
     Config.add_arguments(exporter)
     return parser, {"train": train, "export": exporter}
 
@@ -42,8 +44,10 @@ def main(argv: list[str] | None = None) -> int:
     base = PRESETS[args.preset]
     if args.command == "export":
         try:
-            print(export(Config.from_args(args, train_parser, base=base)), end="")
-        except (ExportError, LossError) as exc:
+            table = read_csv(args.csv, target=args.target) if args.csv else None
+            config = Config.from_args(args, train_parser, base=base.replace(dataset="csv") if args.csv else base)
+            print(export(config, table, args.csv or "data.csv"), end="")
+        except (ExportError, LossError, DataError) as exc:
             print(f"nnplay: {exc}", file=sys.stderr)
             return 2
         return 0

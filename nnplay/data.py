@@ -426,6 +426,7 @@ class Table:
     target: str
     n_classes: int = 1
     class_names: list[str] = field(default_factory=list)
+    delimiter: str = ","  # as sniffed from the file, so an exported script reads it the same way
 
 
 def read_csv(source, *, target: str | None = None, task: str | None = None) -> Table:
@@ -459,7 +460,9 @@ def read_csv(source, *, target: str | None = None, task: str | None = None) -> T
             )
     except (pd.errors.ParserError, pd.errors.ParserWarning, pd.errors.EmptyDataError, csv.Error, ValueError) as exc:
         raise DataError(f"the file could not be read as CSV: {str(exc).splitlines()[0][:200]}") from exc
-    return table_from_frame(df, target=target, task=task)
+    table = table_from_frame(df, target=target, task=task)
+    table.delimiter = _delimiter(text)
+    return table
 
 
 def _delimiter(text: str) -> str:

@@ -76,18 +76,27 @@ class ExportError(ValueError):
     """This Config cannot be exported as a standalone script; the message says why."""
 
 
-def sections(config: Config) -> dict[str, str]:
-    """The script's parts by name (header, data, network, init, loss, optimizer, loop), for lessons."""
+def sections(config: Config, table: data.Table | None = None, csv_path: str = "data.csv") -> dict[str, str]:
+    """The script's parts by name (header, data, network, init, loss, optimizer, loop), for lessons.
+    A CSV experiment needs its checked ``table`` and reads the file from ``csv_path``."""
     if config.dataset == data.CSV:
-        raise ExportError("a CSV experiment cannot be exported yet: its table is not part of the Config")
-    spec, kwargs = data.generator_call(config)
-    task = spec.task
+        if table is None:
+            raise ExportError("a CSV experiment needs its uploaded table to be exported")
+        task, n_classes, n_in = table.task, table.n_classes, len(table.feature_names)
+    else:
+        spec, kwargs = data.generator_call(config)
+        task, n_in = spec.task, (len(config.features) if spec.dims == 2 else spec.dims)
+        n_classes = config.n_classes if task == MULTICLASS else 2
     loss_name, loss_spec = losses.resolve(config.loss, task, config.loss_expr)
-    n_out, head = loss_spec.outputs(task, config.n_classes if task == MULTICLASS else 2)
+    n_out, head = loss_spec.outputs(task, n_classes)
+    if table is not None and config.dataset == data.CSV:
+        data_part = _csv_section(config, table, csv_path, task, loss_spec)
+    else:
+        data_part = _data_section(config, spec, kwargs, task, loss_spec)
     parts = {
         "header": _header(config),
-        "data": _data_section(config, spec, kwargs, task, loss_spec),
-        "network": _network_section(config, spec, n_out, head),
+        "data": data_part,
+        "network": _network_section(config, n_in, n_out, head),
         "init": _init_section(config),
         "loss": _loss_section(config, loss_name, loss_spec, task),
         "optimizer": _optimizer_section(config),
@@ -96,9 +105,9 @@ def sections(config: Config) -> dict[str, str]:
     return {k: v.strip("\n") for k, v in parts.items()}
 
 
-def export(config: Config) -> str:
-    """The Config as a runnable, readable script."""
-    return "\n\n".join(sections(config).values()) + "\n"
+def export(config: Config, table: data.Table | None = None, csv_path: str = "data.csv") -> str:
+    """The Config as a runnable, readable script (a CSV experiment reads its table from ``csv_path``)."""
+    return "\n\n".join(sections(config, table, csv_path).values()) + "\n"
 
 
 def _header(config: Config) -> str:
@@ -152,10 +161,18 @@ def _data_section(config, spec, kwargs, task, loss_spec) -> str:
         lines.append(f"\ndef inputs(points):\n    return np.column_stack([{columns}])\n")
     else:
         lines.append("\ndef inputs(points):\n    return points\n")
-    if config.test_fraction > 0:
+    y_all = None
+    if classify and config.test_fraction > 0:
         built = data.build(config)
-        y_all = np.concatenate([built.y_train, built.y_test]) if classify else None
-        stratify = "y" if classify and data.can_stratify(y_all, config.test_fraction) else "None"
+        y_all = np.concatenate([built.y_train, built.y_test])
+    lines.append(_split_and_scale(config, task, loss_spec, y_all))
+    return "\n".join(lines)
+
+
+def _split_and_scale(config, task, loss_spec, y_all) -> str:
+    lines = []
+    if config.test_fraction > 0:
+        stratify = "y" if y_all is not None and data.can_stratify(y_all, config.test_fraction) else "None"
         lines.append(
             f"X_train, X_test, y_train, y_test = train_test_split(\n"
             f"    X, y, test_size={config.test_fraction!r}, random_state={config.seed}, stratify={stratify}\n)"
@@ -177,6 +194,37 @@ def _data_section(config, spec, kwargs, task, loss_spec) -> str:
         )
     dtype = "torch.long" if loss_spec.prepare([0], task).dtype == torch.long else "torch.float32"
     lines.append(f"y_train = torch.as_tensor(y_train, dtype={dtype})")
+    return "\n".join(lines)
+
+
+def _csv_section(config, table, csv_path, task, loss_spec) -> str:
+    classify = task != REGRESSION
+    lines = [
+        "# --- 1. The data " + "-" * 60,
+        "import pandas as pd\n",
+        f"frame = pd.read_csv({csv_path!r}, sep={table.delimiter!r}, index_col=False, skipinitialspace=True)",
+        "frame.columns = [str(c).strip() for c in frame.columns]",
+        f"X = frame[{table.feature_names!r}].to_numpy(dtype=np.float64)",
+        f"target = frame[{table.target!r}]",
+    ]
+    if classify:
+        lines.append(
+            "numeric = pd.api.types.is_numeric_dtype(target)\n"
+            "classes = np.sort(target.unique()) if numeric else sorted(target.astype(str).unique())\n"
+            "lookup = {c: i for i, c in enumerate(classes)}\n"
+            "y = (target if numeric else target.astype(str)).map(lookup).to_numpy(dtype=np.int64)"
+        )
+        if config.label_noise > 0:
+            lines.append(_source(data._flip_labels).replace("def _flip_labels", "def flip_labels"))
+            rng = f"np.random.default_rng([{config.seed}, 1])"
+            lines.append(f"y = flip_labels(y, {config.label_noise!r}, {table.n_classes}, {rng})")
+    else:
+        lines.append("y = target.to_numpy(dtype=np.float64)")
+    lines.append("\ndef inputs(points):\n    return points\n")
+    y_all = None
+    if classify and config.test_fraction > 0:
+        y_all = data._flip_labels(table.y, config.label_noise, table.n_classes, np.random.default_rng([config.seed, 1]))
+    lines.append(_split_and_scale(config, task, loss_spec, y_all))
     return "\n".join(lines)
 
 
@@ -221,8 +269,7 @@ def expression_code(text: str, variables: tuple[str, ...]) -> str:
     return code(tree)
 
 
-def _network_section(config, spec, n_out, head) -> str:
-    n_in = len(config.features) if spec.dims == 2 else spec.dims
+def _network_section(config, n_in, n_out, head) -> str:
     acts = list(config.activation) * len(config.hidden) if len(config.activation) == 1 else list(config.activation)
     names = {p for a in acts for p in model.parse_activation(a)}
     lines = ["# --- 2. The network " + "-" * 57]

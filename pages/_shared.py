@@ -430,7 +430,8 @@ def downloads(trainer: Trainer) -> None:
         st.file_uploader("Continue from a saved model", type=["pt"], key="model_file", on_change=_on_model_upload)
     with st.expander("Show the PyTorch code"):
         try:
-            script = export(trainer.config)
+            upload = st.session_state.get("csv_file")
+            script = export(trainer.config, st.session_state.table, upload.name if upload else "data.csv")
         except ExportError as exc:
             st.info(str(exc))
         else:

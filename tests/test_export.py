@@ -5,10 +5,13 @@ import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from nnplay.__main__ import main
 from nnplay.config import PRESETS, Config
+from nnplay.data import read_csv
 from nnplay.export import ExportError, export, expression_code
 from nnplay.train import Trainer
 
@@ -80,7 +83,7 @@ def test_script_is_readable_and_self_contained():
     script = export(PRESETS["article"])
     ast.parse(script)
     imports = {line.split()[1].split(".")[0] for line in script.splitlines() if line.startswith(("import ", "from "))}
-    assert imports <= {"math", "numpy", "torch", "sklearn"}
+    assert imports <= {"math", "numpy", "torch", "sklearn"}  # (and pandas, for a CSV)
     for words in (
         "class Network(nn.Module)",
         "optimizer.zero_grad()",
@@ -99,9 +102,32 @@ def test_expressions_become_plain_torch():
     assert "torch.where(torch.gt(x, torch.tensor(0.0))" in expression_code("where(x > 0, x, 0.01*x)", ("x",))
 
 
-def test_csv_cannot_be_exported_yet_and_says_so():
-    with pytest.raises(ExportError, match="CSV"):
+def test_csv_needs_its_table():
+    with pytest.raises(ExportError, match="needs its uploaded table"):
         export(Config(dataset="csv"))
+
+
+@pytest.mark.parametrize("kind", ["classification", "regression"])
+def test_csv_experiments_export_and_reproduce(tmp_path, kind):
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(150, 3))
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    if kind == "classification":
+        frame["label"] = np.where(X[:, 0] + X[:, 1] > 0, "yes", np.where(X[:, 2] > 0.5, "maybe", "no"))
+        config = Config(dataset="csv", epochs=60, label_noise=0.1)
+    else:
+        frame["label"] = X[:, 0] * 2.5 - X[:, 1] + 0.1 * rng.normal(size=150)
+        config = Config(dataset="csv", epochs=60, loss="huber")
+    path = tmp_path / "table.csv"
+    frame.to_csv(path, sep=";", index=False)
+    table = read_csv(path)
+    assert table.delimiter == ";"
+    script = tmp_path / "script.py"
+    script.write_text(export(config, table, str(path)))
+    result = run_script(script)
+    assert result.returncode == 0, result.stderr[-2000:]
+    engine = Trainer(config, table).run().records.last()["train_loss"]
+    assert float(result.stdout.strip().splitlines()[-1].split(": ")[1]) == pytest.approx(engine, rel=1e-5, abs=1e-7)
 
 
 def test_export_command(capsys):
@@ -110,3 +136,10 @@ def test_export_command(capsys):
     assert "for epoch in range(5):" in out and out.rstrip().endswith('print(f"final train loss: {train_loss}")')
     with pytest.raises(SystemExit):
         main(["export", "--lr", "x"])
+
+
+def test_export_command_with_a_csv(tmp_path, capsys):
+    path = tmp_path / "t.csv"
+    pd.DataFrame({"a": range(30), "y": [0, 1] * 15}).to_csv(path, index=False)
+    assert main(["export", "--csv", str(path), "--epochs", "3"]) == 0
+    assert f"pd.read_csv({str(path)!r}" in capsys.readouterr().out
