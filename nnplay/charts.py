@@ -89,7 +89,11 @@ def boundary_chart(
     xs, ys = grid.xs, grid.ys
     x_dom = [float(xs[0]), float(xs[-1])]
     y_dom = [float(ys[0]), float(ys[-1])]
-    rgb = colour_grid(grid.values, task, discretize)[::-1]  # image rows run top-down, ys bottom-up
+    value_range = None
+    if task == "regression":  # points and map share one scale: the targets' and predictions' span
+        values = np.concatenate([np.ravel(grid.values), points["label"].to_numpy(dtype=float)])
+        value_range = (float(values.min()), float(values.max()))
+    rgb = colour_grid(grid.values, task, discretize, value_range)[::-1]  # image rows run top-down, ys bottom-up
     image = pd.DataFrame({"x": [x_dom[0]], "x2": [x_dom[1]], "y": [y_dom[1]], "y2": [y_dom[0]], "url": [_png(rgb)]})
     x_scale = alt.Scale(domain=x_dom, nice=False, zero=False)
     y_scale = alt.Scale(domain=y_dom, nice=False, zero=False)
@@ -107,7 +111,10 @@ def boundary_chart(
     layers = [base]
     if len(points):
         if task == "regression":
-            colour = alt.Color("label:Q", scale=alt.Scale(scheme="blueorange", reverse=True), title="target")
+            lo, hi = value_range
+            grey = "#" + "".join(f"{int(v * 255):02x}" for v in NEUTRAL)
+            scale = alt.Scale(domain=[lo, (lo + hi) / 2, hi], range=[PALETTE[0], grey, PALETTE[1]])
+            colour = alt.Color("label:Q", scale=scale, title="target")
         else:
             colour = alt.Color(
                 "label:N", scale=alt.Scale(domain=class_names, range=class_colours(len(class_names))), title="class"
@@ -197,11 +204,11 @@ def drift_chart(
     title = "P(true class)" if multiclass else "P(class 1)"
     return (
         alt.Chart(counts)
-        .mark_bar(opacity=0.75, binSpacing=0)
+        .mark_bar(opacity=0.85, binSpacing=0)
         .encode(
             x=alt.X("start:Q", bin="binned", title=title, scale=alt.Scale(domain=[0, 1])),
             x2="end:Q",
-            y=alt.Y("count:Q", stack=None, title=None, axis=alt.Axis(labels=False, ticks=False)),
+            y=alt.Y("count:Q", stack=True, title=None, axis=alt.Axis(labels=False, ticks=False)),
             color=alt.Color("class:N", scale=alt.Scale(domain=class_names, range=class_colours(len(class_names)))),
             row=alt.Row("epoch:O", title="epoch", header=alt.Header(labelAngle=0, labelAlign="left")),
             tooltip=["epoch:O", "class:N", "count:Q"],
@@ -258,7 +265,7 @@ def network_chart(weights: list[np.ndarray], input_names: list[str], output_name
     for layer, n in enumerate(sizes):
         for i in range(n):
             name = input_names[i] if layer == 0 else output_names[i] if layer == len(sizes) - 1 else f"h{layer}.{i + 1}"
-            nodes.append({"layer": layer, "y": (i + 0.5) / n, "name": name})
+            nodes.append({"layer": layer, "y": 1 - (i + 0.5) / n, "name": name})  # first on top
     top = max(float(np.abs(w).max()) for w in weights) or 1.0
     for layer, w in enumerate(weights):
         n_out, n_in = w.shape
@@ -269,9 +276,9 @@ def network_chart(weights: list[np.ndarray], input_names: list[str], output_name
                     {
                         "id": f"{layer}-{i}-{j}",
                         "x": layer,
-                        "y": (i + 0.5) / n_in,
+                        "y": 1 - (i + 0.5) / n_in,
                         "x2": layer + 1,
-                        "y2": (j + 0.5) / n_out,
+                        "y2": 1 - (j + 0.5) / n_out,
                         "weight": value,
                         "sign": "positive" if value >= 0 else "negative",
                         "width": 0.3 + 4.5 * abs(value) / top,
@@ -300,12 +307,13 @@ def network_chart(weights: list[np.ndarray], input_names: list[str], output_name
         .mark_circle(size=220, color="#666666", opacity=1)
         .encode(x="layer:Q", y="y:Q", tooltip=["name:N"])
     )
-    label = (
-        alt.Chart(pd.DataFrame([n for n in nodes if n["layer"] in (0, len(sizes) - 1)]))
-        .mark_text(dx=-16, align="right")
-        .encode(x="layer:Q", y="y:Q", text="name:N")
-    )
-    return alt.layer(edge, node, label).properties(width=max(300, 110 * len(sizes)), height=SIZE)
+    inputs = alt.Chart(pd.DataFrame([n for n in nodes if n["layer"] == 0]))
+    outputs = alt.Chart(pd.DataFrame([n for n in nodes if n["layer"] == len(sizes) - 1]))
+    labels = [
+        chart.mark_text(dx=dx, align=align, color="#888888", fontSize=13).encode(x="layer:Q", y="y:Q", text="name:N")
+        for chart, dx, align in ((inputs, -16, "right"), (outputs, 16, "left"))
+    ]
+    return alt.layer(edge, node, *labels).properties(width=max(300, 110 * len(sizes)), height=SIZE)
 
 
 def neuron_charts(grids: list[np.ndarray], *, size: int = 70) -> alt.Chart:
@@ -381,6 +389,6 @@ def pairs_chart(frame: pd.DataFrame, names: list[str], *, regression: bool, clas
             y=alt.Y(alt.repeat("row"), type="quantitative"),
             color=colour,
         )
-        .properties(width=120, height=120)
+        .properties(width=max(70, 560 // len(names)), height=max(70, 560 // len(names)))
         .repeat(row=names, column=names)
     )

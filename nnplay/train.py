@@ -328,8 +328,8 @@ class Trainer:
     def _diverge(self) -> None:
         self.status = DIVERGED
         self.message = (
-            f"Training diverged at epoch {self.epoch + 1}: the loss or the weights are no longer finite numbers. "
-            f"Try a smaller learning rate (now {self.config.lr:g}) or an adaptive optimizer such as Adam, "
+            f"Training diverged after {self.epoch} epochs: the loss or the weights are no longer finite numbers. "
+            f"Try a smaller learning rate (it was {self.config.lr:g}) or an adaptive optimizer such as Adam, "
             "then press Reset."
         )
         return None

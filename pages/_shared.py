@@ -4,6 +4,7 @@ field rules, URL sync, and small drawing helpers. Pages stay thin views over thi
 from __future__ import annotations
 
 import io
+import threading
 
 import numpy as np
 import pandas as pd
@@ -68,6 +69,9 @@ LABELS = {
 def frame() -> None:
     """What every page starts with: the session, the sidebar, the URL."""
     init_session()
+    # The widgets are drawn by each page, so Streamlit scopes their state to the page; putting the
+    # Config's values back before drawing keeps every page's sidebar true to the session.
+    sync_widgets(st.session_state.config)
     sidebar()
     write_url()
 
@@ -89,7 +93,7 @@ def init_session() -> None:
     ss.notice = None
     ss.tick = 50
     ss.config_error = None
-    sync_widgets(config)
+    ss.lock = threading.Lock()  # one training step at a time: a tick may still run when a button is pressed
 
 
 def write_url() -> None:
@@ -117,6 +121,8 @@ def current_trainer() -> Trainer | None:
             ss.notice = "Data or architecture changed: the network was rebuilt and training starts over."
     except (ValueError, data.DataError) as exc:
         ss.trainer, ss.trainer_error = None, str(exc)
+        if config.dataset == data.CSV and ss.table is None:
+            ss.trainer_error = "this link asks for an uploaded CSV: upload one under Data in the sidebar"
     return ss.trainer
 
 
@@ -165,9 +171,10 @@ def _from_widgets() -> None:
         ss.setdefault(f"w_m{i}", ss.get(f"w_m{i - 1}", "none"))
     values["hidden"] = tuple(int(ss[f"w_n{i}"]) for i in range(layers))
     specs = [ss[f"w_a{i}"] + ("" if ss[f"w_m{i}"] == "none" else "+" + ss[f"w_m{i}"]) for i in range(layers)]
-    values["activation"] = (specs[0],) if not specs or len(set(specs)) == 1 else tuple(specs)
-    if not specs:
+    if not specs:  # no hidden layer: nothing to choose, keep what there was
         values["activation"] = ss.config.activation[:1]
+    else:
+        values["activation"] = (specs[0],) if len(set(specs)) == 1 else tuple(specs)
     try:
         ss.config = ss.config.replace(**values)
         ss.config_error = None
@@ -243,15 +250,16 @@ def _layers_widget() -> None:
     st.slider("hidden layers", 0, 8, key="w_layers", on_change=_from_widgets, help=FIELDS["hidden"].metadata["help"])
     names = [*model.ACTIVATIONS, model.CUSTOM]
     for i in range(ss.w_layers):
-        cols = st.columns([1, 1.3, 1.3])
-        cols[0].number_input(f"layer {i + 1}", 1, 256, step=1, key=f"w_n{i}", on_change=_from_widgets)
+        cols = st.columns([1, 1.5])
+        cols[0].number_input(f"layer {i + 1} neurons", 1, 256, step=1, key=f"w_n{i}", on_change=_from_widgets)
         cols[1].selectbox("activation", names, key=f"w_a{i}", on_change=_from_widgets, format_func=_activation_label)
-        cols[2].selectbox(
-            "mixed with",
+        st.selectbox(
+            f"layer {i + 1}: mixed in parallel with",
             ["none", *names],
             key=f"w_m{i}",
             on_change=_from_widgets,
-            help="The article's block: this layer's output through two activations in parallel",
+            format_func=lambda k: k if k == "none" else _activation_label(k),
+            help="The article's block: this layer's output through two activations in parallel, combined",
         )
 
 
@@ -319,10 +327,11 @@ def _read_upload() -> None:
 
 def notices() -> None:
     ss = st.session_state
-    for w in ss.get("url_warnings", [])[:8]:
+    warnings, ss.url_warnings = ss.get("url_warnings", []), []  # shown once: the URL is corrected now
+    for w in warnings[:8]:
         st.warning(f"Link setting ignored — {w}", icon="⚠️")
-    if len(ss.get("url_warnings", [])) > 8:
-        st.warning(f"… and {len(ss.url_warnings) - 8} more link settings ignored.")
+    if len(warnings) > 8:
+        st.warning(f"… and {len(warnings) - 8} more link settings ignored.")
     if ss.get("csv_error"):
         st.error(f"CSV not used — {ss.csv_error}")
     if ss.get("notice"):
@@ -381,8 +390,8 @@ def load_model(raw: bytes) -> tuple[Config, dict]:
     another program's file) raises ValueError with a plain message."""
     try:
         saved = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
-    except Exception as exc:  # torch raises many kinds here; the user needs one sentence
-        raise ValueError(f"this is not an nnplay model file ({type(exc).__name__})") from None
+    except Exception:  # torch raises many kinds here; the user needs one sentence
+        raise ValueError("this is not an nnplay model file (it could not be read as saved weights)") from None
     if not isinstance(saved, dict) or saved.get("format") != "nnplay-model-1":
         raise ValueError("this is not an nnplay model file")
     try:
@@ -413,7 +422,7 @@ def _on_model_upload() -> None:
     ss.model_error = None
     ss.trainer, ss.running = trainer, False
     set_config(config)
-    ss.notice = f"Loaded {upload.name}: training continues from its weights."
+    ss.notice = f"Loaded {upload.name}: its weights are the new starting point (Reset returns to them)."
 
 
 def downloads(trainer: Trainer) -> None:

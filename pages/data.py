@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from nnplay import charts
+from nnplay.data import DATASETS
 from pages._shared import current_trainer, frame, notices
 
 frame()
@@ -13,7 +14,8 @@ notices()
 if trainer is None:
     st.stop()
 d = trainer.data
-st.subheader(f"{d.name}: {len(d.X_train)} training and {len(d.X_test)} test points, task {d.task}")
+label = DATASETS[d.name].label if d.name in DATASETS else "Uploaded table"
+st.subheader(f"{label}: {len(d.X_train)} training and {len(d.X_test)} test points, {d.task}")
 raw = pd.DataFrame(d.raw_train, columns=d.raw_names)
 target = d.untarget(d.y_train) if d.task == "regression" else [d.class_names[int(v)] for v in d.y_train]
 raw["target"] = target

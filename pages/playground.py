@@ -20,12 +20,14 @@ def toggle():
 
 def step():
     ss.running = False
-    trainer.step(ss.tick)
+    with ss.lock:
+        trainer.step(ss.tick)
 
 
 def reset():
     ss.running = False
-    trainer.reset()
+    with ss.lock:
+        trainer.reset()
 
 
 left, mid, right, rest = st.columns([1, 1, 1, 5], vertical_alignment="center")
@@ -45,16 +47,17 @@ right.button("Reset", key="reset", icon=":material/restart_alt:", on_click=reset
 
 
 def live():
-    if ss.running and not trainer.finished:
-        trainer.step(ss.tick)
+    # The lock also makes a redraw wait for a tick still running in a previous script run.
+    with ss.lock:
+        if ss.running and not trainer.finished:
+            trainer.step(ss.tick)
     if ss.running and trainer.finished:
         ss.running = False
         st.rerun()  # the whole page, so the ticking stops
     config, task = trainer.config, trainer.task
+    status = "paused" if trainer.status == "training" and not ss.running else trainer.status
     with st.container(key="epoch"):
-        st.progress(
-            min(1.0, trainer.epoch / config.epochs), text=f"epoch {trainer.epoch} / {config.epochs} · {trainer.status}"
-        )
+        st.progress(min(1.0, trainer.epoch / config.epochs), text=f"epoch {trainer.epoch} / {config.epochs} · {status}")
     if trainer.diverged:
         st.error(trainer.message)
         return
@@ -70,7 +73,7 @@ def live():
     with a, st.container(key="boundary"):
         c1, c2 = st.columns(2)
         with_test = c1.toggle("show test data", key="show_test")
-        discretize = c2.toggle("discretize", key="discretize")
+        discretize = task != "regression" and c2.toggle("discretize", key="discretize")
         axes = (0, 1)
         if trainer.data.raw_dims > 2:
             names = trainer.data.raw_names
@@ -80,48 +83,56 @@ def live():
                 ax[1].selectbox("y axis", range(len(names)), 1, format_func=names.__getitem__, key="ax1"),
             )
             st.caption("A slice through the other inputs at their mean.")
-        st.altair_chart(boundary(trainer, with_test=with_test, discretize=discretize, axes=axes))
+        st.altair_chart(boundary(trainer, with_test=with_test, discretize=discretize, axes=axes), width="content")
     with b, st.container(key="loss"):
         log = st.toggle("log scale", key="log_loss")
-        st.altair_chart(charts.loss_chart(trainer.history, log_scale=log, metric=metric))
+        if last is None:
+            st.caption("Nothing trained yet: press Play or Step.")
+        st.altair_chart(charts.loss_chart(trainer.history, log_scale=log, metric=metric), width="content")
+    a, b = st.columns([1, 1.2])
     if task != "regression":
-        drift_section()
+        with a:
+            drift_section()
+    with b:
+        timeline_section()
 
 
 def drift_section():
-    labels = trainer.data.y_train
-    names = trainer.data.class_names
-    a, b = st.columns([1, 1.2])
-    with a, st.container(key="drift"):
+    with st.container(key="drift"):
         st.subheader("Probability drift")
         st.caption("Every training point's output, from the untrained network (near 0.5) to now.")
-        st.altair_chart(charts.drift_chart(trainer.snapshots.drift(), labels, names, multiclass=task_is_multi()))
-    with b:
-        if ss.running:
-            st.subheader("Timeline")
-            st.caption("Pause to scrub through the snapshots and see the boundary as it was.")
-            return
-        epochs = trainer.snapshots.epochs
-        with st.container(key="timeline"):
-            st.subheader("Timeline")
-            at = (
-                st.select_slider("snapshot epoch", epochs, value=epochs[-1], key=f"when{len(epochs)}")
-                if len(epochs) > 1
-                else epochs[0]
-            )
-            snap = trainer.snapshots.at(at)
-            st.altair_chart(charts.bars_chart(snap.outputs, labels, names, epoch=snap.epoch))
-            st.altair_chart(boundary(trainer, epoch=snap.epoch, title=f"boundary at epoch {snap.epoch}"))
-        test = trainer.data
-        if len(test.X_test):
-            pred = trainer.predict(test.X_test)
-            pred = pred.argmax(1) if pred.ndim == 2 else (pred > 0.5).astype(int)
-            st.subheader("Confusion matrix (test)")
-            st.altair_chart(charts.confusion_chart(test.y_test, np.asarray(pred), names))
+        st.altair_chart(
+            charts.drift_chart(
+                trainer.snapshots.drift(),
+                trainer.data.y_train,
+                trainer.data.class_names,
+                multiclass=trainer.task == "multiclass",
+            ),
+            width="content",
+        )
 
 
-def task_is_multi():
-    return trainer.task == "multiclass"
+def timeline_section():
+    d = trainer.data
+    if ss.running:
+        st.subheader("Timeline")
+        st.caption("Pause to scrub through the snapshots and see the boundary as it was.")
+        return
+    epochs = trainer.snapshots.epochs
+    with st.container(key="timeline"):
+        st.subheader("Timeline")
+        at = epochs[0]
+        if len(epochs) > 1:
+            at = st.select_slider("snapshot epoch", epochs, value=epochs[-1], key=f"when{len(epochs)}")
+        snap = trainer.snapshots.at(at)
+        if trainer.task != "regression":
+            st.altair_chart(charts.bars_chart(snap.outputs, d.y_train, d.class_names, epoch=snap.epoch))
+        st.altair_chart(boundary(trainer, epoch=snap.epoch, title=f"as it was at epoch {snap.epoch}"), width="content")
+    if trainer.task != "regression" and len(d.X_test):
+        pred = trainer.predict(d.X_test)
+        pred = pred.argmax(1) if pred.ndim == 2 else (pred > 0.5).astype(int)
+        st.subheader("Confusion matrix (test)")
+        st.altair_chart(charts.confusion_chart(d.y_test, np.asarray(pred), d.class_names), width="content")
 
 
 st.fragment(live, run_every=TICK_SECONDS if ss.running else None)()

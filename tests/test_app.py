@@ -294,3 +294,49 @@ def test_playground_shows_the_pytorch_code():
     at = ok(app(autoplay="0", dataset="moons"))
     codes = [c.value for c in at.code]
     assert any("class Network(nn.Module)" in c and "make_moons" in c for c in codes)
+
+
+def test_no_hidden_layers_and_a_sidebar_change_keep_working():
+    at = ok(app(hidden="", autoplay="0"))
+    at.number_input(key="w_seed").set_value(3)
+    ok(at.run())
+    assert at.session_state["config"].seed == 3 and at.session_state["config"].hidden == ()
+    at = ok(app(autoplay="0"))
+    at.slider(key="w_layers").set_value(0)
+    ok(at.run())
+    assert at.session_state["config"].hidden == () and at.session_state["trainer"].model.layers == []
+
+
+def test_every_page_shows_the_sessions_settings_in_the_sidebar():
+    at = ok(app(dataset="blobs", epochs="300", autoplay="0"))
+    for page in ("pages/inside.py", "pages/data.py", "pages/about.py", "pages/lab.py", "pages/playground.py"):
+        at.switch_page(page)
+        ok(at.run())
+        assert at.selectbox(key="w_dataset").value == "blobs", page
+        assert at.number_input(key="w_epochs").value == 300, page
+        assert at.slider(key="w_layers").value == 2, page
+    at.number_input(key="w_seed").set_value(5)
+    ok(at.run())
+    assert at.session_state["config"] == Config(dataset="blobs", epochs=300, seed=5)
+
+
+def test_link_warnings_are_shown_once():
+    at = ok(app(epochs="abc", autoplay="0"))
+    assert any("epochs" in w.value for w in at.warning)
+    ok(at.run())
+    assert not any("epochs" in w.value for w in at.warning)
+
+
+def test_regression_has_a_timeline_and_no_discretize():
+    at = ok(app(dataset="plane", autoplay="0"))
+    at.button(key="step").click()
+    ok(at.run())
+    assert charts(at, "timeline") and charts(at, "boundary")
+    assert "discretize" not in {t.key for t in at.toggle}
+
+
+def test_paused_status_is_said():
+    at = ok(app())
+    at.button(key="play").click()
+    ok(at.run())
+    assert "paused" in at.get_by_key("epoch").get("progress")[0].proto.text

@@ -96,13 +96,14 @@ def page_at(browser, server):
     """Open the app at a query string in a fresh browser context; fail on any page error."""
     contexts, errors = [], []
 
-    def open_at(query: str = ""):
+    def open_at(query: str = "", idle: bool = True):
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         page.goto(server + "/" + query)
-        wait_idle(page)
+        if idle:  # a long autoplay keeps the script busy; such tests wait for what they need instead
+            wait_idle(page)
         return page
 
     yield open_at

@@ -37,7 +37,7 @@ def test_autoplay_trains_to_the_budget_and_draws_every_chart(page_at):
 
 
 def test_pause_stops_the_epoch_counter(page_at):
-    page = page_at("?epochs=100000")
+    page = page_at("?epochs=100000", idle=False)
     page.wait_for_function(
         "() => /epoch [1-9]\\d* \\//.test(document.querySelector('.st-key-epoch')?.innerText || '')", timeout=60_000
     )
@@ -77,3 +77,16 @@ def test_a_copied_url_opens_the_same_experiment(page_at):
         )
         assert p.locator(".st-key-w_layers").inner_text().split()[2] == "3"  # "hidden layers 3 0 8"
     assert "seed=7" in copy.url and "hidden=16%2C16%2C8" in copy.url.replace(",", "%2C")
+
+
+def test_the_sidebar_keeps_the_settings_across_pages(page_at):
+    page = page_at("?dataset=blobs&epochs=300&autoplay=0")
+    for name in ("Inside the network", "Data", "About", "Playground"):
+        page.get_by_role("link", name=name).click()
+        wait_idle(page)
+        box = page.locator(".st-key-w_dataset")
+        box.wait_for(timeout=30_000)
+        shown = box.inner_text() + " ".join(i.input_value() for i in box.locator("input").all())
+        assert "Blobs" in shown, (name, shown)
+        assert page.locator(".st-key-w_epochs input").input_value() == "300", name
+    no_exception(page)
