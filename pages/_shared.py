@@ -448,3 +448,9 @@ def downloads(trainer: Trainer) -> None:
             st.code(script, language="python")
         if st.session_state.get("model_error"):
             st.error(f"Model not loaded — {st.session_state.model_error}")
+
+
+def drift(trainer: Trainer):
+    """The article's probability drift for a Trainer's snapshots."""
+    d = trainer.data
+    return charts.drift_chart(trainer.snapshots.drift(), d.y_train, d.class_names, multiclass=d.task == "multiclass")

@@ -26,41 +26,49 @@ def use_activation():
     ss.notice = "Every hidden layer now uses the custom activation."
 
 
+CURVES = charts.PALETTE[1:3]  # activation, derivative
+
+
+def editor(title: str, key: str, default: str, curve, chart, valid: str, label: str, on_use) -> None:
+    """An expression editor: live validation, a plot of the function, and a button that uses it."""
+    st.subheader(title)
+    ss.setdefault(key, default)
+    text = st.text_input(title, key=key, max_chars=300, label_visibility="collapsed")
+    try:
+        frame_ = curve(text)
+    except ExprError as exc:
+        st.error(f"Not usable — {exc}")
+        return
+    st.success(valid)
+    st.altair_chart(chart(alt.Chart(frame_).mark_line()).properties(height=220))
+    st.button(label, key=f"use_{key.removeprefix('lab_')}", on_click=on_use)
+
+
 left, right = st.columns(2)
 with left, st.container(key="lab_loss_box"):
-    st.subheader("Custom loss of y_pred and y")
-    ss.setdefault("lab_loss", ss.config.loss_expr)
-    text = st.text_input("loss", key="lab_loss", max_chars=300)
-    try:
-        curve = lab.loss_curve(text)
-    except ExprError as exc:
-        st.error(f"Not usable — {exc}")
-    else:
-        st.success("Valid: a finite number with a usable gradient.")
-        st.altair_chart(
-            alt.Chart(curve)
-            .mark_line(color=charts.PALETTE[1])
-            .encode(x=alt.X("error:Q", title="y_pred − y"), y="loss:Q")
-            .properties(height=220)
-        )
-        st.button("Use this loss", key="use_loss", on_click=use_loss)
+    editor(
+        "Custom loss of y_pred and y",
+        "lab_loss",
+        ss.config.loss_expr,
+        lab.loss_curve,
+        lambda c: c.encode(x=alt.X("error:Q", title="y_pred − y"), y="loss:Q", color=alt.value(charts.PALETTE[1])),
+        "Valid: a finite number with a usable gradient.",
+        "Use this loss",
+        use_loss,
+    )
 with right, st.container(key="lab_activation_box"):
-    st.subheader("Custom activation of x")
-    ss.setdefault("lab_activation", ss.config.activation_expr)
-    text = st.text_input("activation", key="lab_activation", max_chars=300)
-    try:
-        curve = lab.activation_curve(text)
-    except ExprError as exc:
-        st.error(f"Not usable — {exc}")
-    else:
-        st.success("Valid: element by element, finite, with a usable gradient.")
-        st.altair_chart(
-            alt.Chart(curve)
-            .mark_line()
-            .encode(x="x:Q", y="value:Q", color=alt.Color("curve:N", scale=alt.Scale(range=charts.PALETTE[1:3])))
-            .properties(height=220)
-        )
-        st.button("Use this activation", key="use_activation", on_click=use_activation)
+    editor(
+        "Custom activation of x",
+        "lab_activation",
+        ss.config.activation_expr,
+        lab.activation_curve,
+        lambda c: c.encode(
+            x="x:Q", y="value:Q", color=alt.Color("curve:N", scale=alt.Scale(range=charts.PALETTE[1:3]))
+        ),
+        "Valid: element by element, finite, with a usable gradient.",
+        "Use this activation",
+        use_activation,
+    )
 
 
 @st.cache_data(max_entries=8, show_spinner="Training both networks…")

@@ -10,7 +10,7 @@ from nnplay import charts, lab
 from nnplay.config import ARTICLE, PRESETS
 from nnplay.export import ExportError, sections
 from nnplay.train import Trainer
-from pages._shared import current_trainer, frame, notices, set_config
+from pages._shared import current_trainer, drift, frame, notices, set_config
 
 frame()
 ss = st.session_state
@@ -117,14 +117,7 @@ if trainer.task != "regression":
         "The outputs start together near 0.5 and separate towards 0 and 1 as the "
         "network learns to tell the classes apart.",
     )
-    st.altair_chart(
-        charts.drift_chart(
-            trainer.snapshots.drift(),
-            trainer.data.y_train,
-            trainer.data.class_names,
-            multiclass=trainer.task == "multiclass",
-        )
-    )
+    st.altair_chart(drift(trainer))
 
 
 @st.cache_data(max_entries=4, show_spinner="Training both networks…")

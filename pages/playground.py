@@ -4,7 +4,7 @@ import numpy as np
 import streamlit as st
 
 from nnplay import charts
-from pages._shared import TICK_SECONDS, boundary, current_trainer, downloads, frame, notices
+from pages._shared import TICK_SECONDS, boundary, current_trainer, downloads, drift, frame, notices
 
 ss = st.session_state
 frame()
@@ -101,15 +101,7 @@ def drift_section():
     with st.container(key="drift"):
         st.subheader("Probability drift")
         st.caption("Every training point's output, from the untrained network (near 0.5) to now.")
-        st.altair_chart(
-            charts.drift_chart(
-                trainer.snapshots.drift(),
-                trainer.data.y_train,
-                trainer.data.class_names,
-                multiclass=trainer.task == "multiclass",
-            ),
-            width="content",
-        )
+        st.altair_chart(drift(trainer), width="content")
 
 
 def timeline_section():
