@@ -503,3 +503,30 @@ def _loop_section(config) -> str:
     lines.append('    if epoch % 100 == 0:\n        print(f"epoch {epoch + 1}: loss {train_loss:.4f}")')
     lines.append('\nprint(f"final train loss: {train_loss}")')
     return "\n".join(lines)
+
+
+def prediction_code(head: str, outputs: str = "output") -> str:
+    """How the script turns raw outputs into what a person reads, for a head (sigmoid, softmax, identity)."""
+    return {"sigmoid": f"torch.sigmoid({outputs})", "softmax": f"torch.softmax({outputs}, dim=1)"}.get(head, outputs)
+
+
+def untrained_code(head: str) -> str:
+    """The lesson's look at the untrained network (step 3)."""
+    return (
+        "with torch.no_grad():\n"
+        "    output = model(X_train)\n"
+        f"print({prediction_code(head, 'output[:10]')})  # the first ten outputs\n"
+        "print(criterion(output, y_train))  # the initial loss"
+    )
+
+
+def drift_code(head: str, every: int) -> str:
+    """The article's probability drift: keep the outputs every few epochs (step 6)."""
+    return (
+        "history = []  # the outputs for every training point, every few epochs\n"
+        "for epoch in range(epochs):\n"
+        "    ...  # the five steps, as above\n"
+        f"    if epoch % {every} == 0:\n"
+        "        with torch.no_grad():\n"
+        f"            history.append({prediction_code(head, 'model(X_train)')})"
+    )

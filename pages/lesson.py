@@ -8,7 +8,7 @@ import streamlit as st
 
 from nnplay import charts, lab
 from nnplay.config import ARTICLE, PRESETS
-from nnplay.export import ExportError, sections
+from nnplay.export import ExportError, drift_code, sections, untrained_code
 from nnplay.train import Trainer
 from pages._shared import current_trainer, drift, frame, notices, set_config
 
@@ -70,9 +70,8 @@ step(
     "Untrained outputs",
     "The weights are random, so the outputs sit near 0.5 and the loss near ln 2 ≈ 0.69 for two classes.",
 )
-st.code(
-    "output = model(X_train)\nprint(torch.sigmoid(output[:10]))\nprint(criterion(output, y_train))", language="python"
-)
+head = type(fresh.model.head).__name__.lower()  # sigmoid, softmax or identity
+st.code(untrained_code(head), language="python")
 first = fresh.snapshots.items[0].outputs[:10]
 st.code(
     f"tensor({np.array2string(first[:, None], precision=4, separator=', ')})\n"
@@ -117,6 +116,7 @@ if trainer.task != "regression":
         "The outputs start together near 0.5 and separate towards 0 and 1 as the "
         "network learns to tell the classes apart.",
     )
+    st.code(drift_code(head, trainer.snapshots.every), language="python")
     st.altair_chart(drift(trainer))
 
 

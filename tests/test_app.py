@@ -288,6 +288,7 @@ def test_lesson_walks_the_article_with_generated_code():
     assert "self.hidden1 = nn.Linear(5, 8)" in codes and "optim.SGD(model.parameters(), lr=0.1" in codes
     assert "torch.pow(torch.sub(y_pred, y), torch.tensor(4.0))" in codes
     assert "(hidden1): Linear(in_features=5, out_features=8, bias=True)" in codes
+    assert "print(torch.sigmoid(output[:10]))" in codes and "history.append(torch.sigmoid(model(X_train)))" in codes
 
 
 def test_playground_shows_the_pytorch_code():

@@ -143,3 +143,14 @@ def test_export_command_with_a_csv(tmp_path, capsys):
     pd.DataFrame({"a": range(30), "y": [0, 1] * 15}).to_csv(path, index=False)
     assert main(["export", "--csv", str(path), "--epochs", "3"]) == 0
     assert f"pd.read_csv({str(path)!r}" in capsys.readouterr().out
+
+
+def test_lesson_snippets_follow_the_head():
+    from nnplay.export import drift_code, untrained_code
+
+    assert "torch.sigmoid(output[:10])" in untrained_code("sigmoid")
+    assert "torch.softmax(output[:10], dim=1)" in untrained_code("softmax")
+    assert "print(output[:10])" in untrained_code("identity")
+    assert "if epoch % 7 == 0:" in drift_code("sigmoid", 7)
+    for head in ("sigmoid", "softmax", "identity"):
+        ast.parse(untrained_code(head))
