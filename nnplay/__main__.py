@@ -34,12 +34,21 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
     exporter.add_argument("--csv", metavar="FILE", help="a CSV table (sets --dataset csv); the script reads it")
     exporter.add_argument("--target", metavar="COLUMN", help="the CSV's target column (default: the last one)")
     Config.add_arguments(exporter)
-    return parser, {"train": train, "export": exporter}
+    bench = commands.add_parser("bench", help="measure the engine against the article's loop and scikit-learn")
+    bench.add_argument("--json", action="store_true", help="print one JSON object")
+    bench.add_argument("--quick", action="store_true", help="small sizes, one repeat (checks, not timings)")
+    return parser, {"train": train, "export": exporter, "bench": bench}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser, commands = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "bench":
+        from .bench import report, run  # scikit-learn's MLP and pyarrow load only here
+
+        result = run(quick=args.quick)
+        print(json.dumps(result) if args.json else report(result))
+        return 0 if result["equal_loss"] else 1
     train_parser = commands[args.command]
     base = PRESETS[args.preset]
     if args.command == "export":

@@ -1,0 +1,308 @@
+"""``python -m nnplay bench``: the engine against the article's plain loop and scikit-learn, side by side.
+
+Everything is measured in one process, with a warm-up and the median of several repeats, and
+reported as ratios to the seed loop of the same run (absolute times on a shared machine mean
+little). The equal-loss checks train from the same initial weights and compare final losses.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import statistics
+import time
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+import torch
+from torch import nn
+
+from . import charts
+from .config import ARTICLE, Config
+from .model import Network
+from .train import Trainer
+
+TOLERANCE = 1e-4
+
+
+class ArticleNetwork(nn.Module):
+    """The article's 5-8-4-1 network, written as the article writes it."""
+
+    def __init__(self, n_input=5):
+        super().__init__()
+        self.hidden1 = nn.Linear(n_input, 8)
+        self.hidden2 = nn.Linear(8, 4)
+        self.relu = nn.ReLU()
+        self.output = nn.Linear(4, 1)
+        self.sigmoid = nn.Sigmoid()
+
+    def forward(self, x):
+        x = self.relu(self.hidden1(x))
+        x = self.relu(self.hidden2(x))
+        return self.sigmoid(self.output(x))
+
+
+def seed_loop(X, y, state, epochs, lr=0.1) -> float:
+    """The article's loop: BCELoss on sigmoid outputs, full-batch SGD, .item() every epoch."""
+    model = ArticleNetwork(X.shape[1])
+    model.load_state_dict(state)
+    criterion = nn.BCELoss()
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr)
+    loss_value = float("nan")
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        output = model(X)
+        loss = criterion(output.view(output.shape[0]), y)
+        loss_value = loss.item()
+        loss.backward()
+        optimizer.step()
+    return loss_value
+
+
+def sklearn_full_batch(X, y, state, epochs, lr=0.1) -> float:
+    """scikit-learn's MLPClassifier on the same work, started from the same weights."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    X64, y64 = X.double().numpy(), y.numpy().astype(int)
+    clf = MLPClassifier(
+        hidden_layer_sizes=(8, 4),
+        activation="relu",
+        solver="sgd",
+        learning_rate_init=lr,
+        momentum=0.0,
+        nesterovs_momentum=False,
+        batch_size=len(X64),
+        max_iter=1,
+        shuffle=False,
+        alpha=0.0,
+        tol=0.0,
+        n_iter_no_change=epochs + 1,
+        warm_start=True,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X64, y64)  # only to lay out its arrays; the weights are replaced next
+        layers = ("hidden1", "hidden2", "output")
+        clf.coefs_ = [state[f"{k}.weight"].double().numpy().T.copy() for k in layers]
+        clf.intercepts_ = [state[f"{k}.bias"].double().numpy().copy() for k in layers]
+        clf.max_iter = epochs
+        clf.loss_curve_ = []
+        clf.fit(X64, y64)
+    return float(clf.loss_curve_[-1])
+
+
+def sklearn_adam(X, y, epochs, batch) -> None:
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier
+
+    clf = MLPClassifier(
+        hidden_layer_sizes=(8, 4),
+        solver="adam",
+        learning_rate_init=0.01,
+        batch_size=batch,
+        max_iter=epochs,
+        alpha=0.0,
+        tol=0.0,
+        n_iter_no_change=epochs + 1,
+        random_state=0,
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X.double().numpy(), y.numpy().astype(int))
+
+
+def torch_adam_loop(X, y, state, epochs, batch) -> None:
+    """A plain mini-batch loop: shuffle, split, the five steps per batch."""
+    model = ArticleNetwork(X.shape[1])
+    model.load_state_dict(state)
+    criterion = nn.BCELoss()
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    g = torch.Generator().manual_seed(0)
+    for _ in range(epochs):
+        for idx in torch.randperm(len(X), generator=g).split(batch):
+            optimizer.zero_grad()
+            out = model(X[idx])
+            loss = criterion(out.view(-1), y[idx])
+            loss.backward()
+            optimizer.step()
+
+
+def batched_sweep(X, y, states, epochs, lr=0.1) -> list[float]:
+    """K networks of one architecture in one pass: weights stacked as [K, out, in], baddbmm, autograd."""
+    layers = ("hidden1", "hidden2", "output")
+    weights = [torch.stack([s[f"{k}.weight"].transpose(0, 1) for s in states]).requires_grad_() for k in layers]
+    biases = [torch.stack([s[f"{k}.bias"][None, :] for s in states]).requires_grad_() for k in layers]
+    optimizer = torch.optim.SGD([*weights, *biases], lr=lr)
+    k = len(states)
+    xb = X.expand(k, *X.shape)
+    yb = y.expand(k, len(y))
+    losses = None
+    for _ in range(epochs):
+        optimizer.zero_grad()
+        h = xb
+        for i, (w, b) in enumerate(zip(weights, biases)):
+            h = torch.baddbmm(b, h, w)
+            if i < len(weights) - 1:
+                h = torch.relu(h)
+        per_model = nn.functional.binary_cross_entropy_with_logits(h[..., 0], yb, reduction="none").mean(1)
+        losses = per_model.detach()
+        per_model.sum().backward()  # each model's gradient is its own: the sum separates
+        optimizer.step()
+    return losses.tolist()
+
+
+def _median_time(fn, repeats) -> tuple[float, object]:
+    fn()  # warm-up
+    times, result = [], None
+    for _ in range(repeats):
+        start = time.perf_counter()
+        result = fn()
+        times.append(time.perf_counter() - start)
+    return statistics.median(times), result
+
+
+@dataclass
+class Row:
+    name: str
+    seconds: float
+    ratio: float  # speed relative to the seed loop (higher is faster)
+    note: str = ""
+
+
+def _full_batch(n, epochs, repeats):
+    """Seed loop, engine and scikit-learn on the article's work at one size, from the same weights."""
+    trainer, X, y, state = _work(n, epochs)
+    seed_s, seed_loss = _median_time(lambda: seed_loop(X, y, state, epochs), repeats)
+    engine_s, _ = _median_time(lambda: (trainer.reset(), trainer.run()), repeats)
+    engine_loss = trainer.records.last()["train_loss"]
+    sk_s, sk_loss = _median_time(lambda: sklearn_full_batch(X, y, state, epochs), repeats)
+    equal = {
+        f"engine_{n}": abs(engine_loss - seed_loss) <= TOLERANCE,
+        f"sklearn_{n}": abs(sk_loss - seed_loss) <= TOLERANCE,
+    }
+    label = f"{n} samples, {epochs} epochs"
+    rows = [
+        Row(f"seed loop ({label})", seed_s, 1.0, f"final loss {seed_loss:.6f}"),
+        Row(f"engine, full history ({label})", engine_s, seed_s / engine_s, f"final loss {engine_loss:.6f}"),
+        Row(f"scikit-learn MLPClassifier ({label})", sk_s, seed_s / sk_s, f"final loss {sk_loss:.6f}"),
+    ]
+    if torch.cuda.is_available():
+        gpu = Trainer(trainer.config.replace(device="cuda"))
+        gpu_s, _ = _median_time(lambda: (gpu.reset(), gpu.run()), repeats)
+        rows.append(Row(f"engine on CUDA ({label})", gpu_s, seed_s / gpu_s))
+    ratios = {"engine_vs_seed": seed_s / engine_s, "sklearn_vs_seed": seed_s / sk_s}
+    return rows, equal, ratios, (X, y, seed_s, epochs)
+
+
+def _work(n_samples, epochs, device="cpu"):
+    config = ARTICLE.replace(n_samples=n_samples, epochs=epochs, device=device)
+    trainer = Trainer(config)
+    X, y = trainer.X_train.cpu(), trainer.y_train.cpu()
+    state = {k: v.cpu() for k, v in trainer._initial_state.items()}
+    return trainer, X, y, state
+
+
+def run(quick: bool = False, repeats: int | None = None) -> dict:
+    torch.set_num_threads(1)
+    repeats = repeats or (1 if quick else 3)
+    sizes = [(1000, 1000), (10_000, 200), (100_000, 20)] if not quick else [(200, 100)]
+    rows: list[Row] = []
+    equal: dict[str, bool] = {}
+    result: dict = {"device": "cuda" if torch.cuda.is_available() else "cpu"}
+    for n, epochs in sizes:
+        size_rows, size_equal, ratios, work = _full_batch(n, epochs, repeats)
+        rows += size_rows
+        equal.update(size_equal)
+        if n == sizes[0][0]:
+            result.update(ratios)
+            base = work
+
+    X, y, seed_s, epochs = base
+    k = 16
+    states = []
+    for s in range(k):
+        net = Network(X.shape[1], (8, 4), ("relu",), 1)
+        net.initialise("default", torch.Generator().manual_seed(s))
+        states.append({name: p.detach().clone() for name, p in net.state_dict().items()})
+    sweep_s, sweep_losses = _median_time(lambda: batched_sweep(X, y, states, epochs), repeats)
+    solo = [seed_loop(X, y, s, epochs) for s in states]
+    equal["sweep16"] = all(abs(a - b) <= TOLERANCE for a, b in zip(sweep_losses, solo))
+    result["sweep16_per_model_vs_seed"] = seed_s / (sweep_s / k)
+    rows.append(Row(f"sweep: {k} models in one pass (per model)", sweep_s / k, result["sweep16_per_model_vs_seed"]))
+
+    redraw_ms, redraw_kb = _redraw(Trainer(Config(epochs=50)).run(), repeats)
+    result["redraw_ms"], result["redraw_kb"] = redraw_ms, redraw_kb
+    rows.append(Row("redraw: 100x100 boundary chart", redraw_ms / 1000, float("nan"), f"{redraw_kb:.1f} KB"))
+
+    n_mb, epochs_mb, batch = (10_000, 100, 200) if not quick else (1000, 3, 200)
+    mb_trainer, Xm, ym, state_m = _work(n_mb, epochs_mb)
+    mb_trainer = Trainer(mb_trainer.config.replace(optimizer="adam", lr=0.01, batch_size=batch))
+    engine_mb, _ = _median_time(lambda: (mb_trainer.reset(), mb_trainer.run()), repeats)
+    loop_mb, _ = _median_time(lambda: torch_adam_loop(Xm, ym, state_m, epochs_mb, batch), repeats)
+    sk_mb, _ = _median_time(lambda: sklearn_adam(Xm, ym, epochs_mb, batch), repeats)
+    result["minibatch_engine_vs_sklearn"] = sk_mb / engine_mb
+    mb = f"Adam, batch {batch}, {n_mb} samples, {epochs_mb} epochs"
+    rows += [
+        Row(f"mini-batch: plain torch loop ({mb})", loop_mb, 1.0),
+        Row(f"mini-batch: engine ({mb})", engine_mb, loop_mb / engine_mb),
+        Row(f"mini-batch: scikit-learn adam ({mb})", sk_mb, loop_mb / sk_mb),
+    ]
+    result["equal_loss"] = all(equal.values())
+    result["equal_loss_checks"] = equal
+    result["rows"] = [r.__dict__ for r in rows]
+    return result
+
+
+def _redraw(trainer: Trainer, repeats: int) -> tuple[float, float]:
+    import pyarrow as pa
+
+    d = trainer.data
+    points = pd.DataFrame(
+        {
+            "x": d.raw_train[:, 0],
+            "y": d.raw_train[:, 1],
+            "label": np.asarray(d.class_names)[d.y_train],
+            "split": "train",
+        }
+    )
+
+    def build():
+        trainer._grid_cache.clear()
+        chart = charts.boundary_chart(trainer.boundary(resolution=100), points, task=d.task, class_names=d.class_names)
+        spec = chart.to_dict()
+        sizes = 0
+        for values in spec.get("datasets", {}).values():  # Streamlit sends the rows as Arrow beside the spec
+            table = pa.Table.from_pandas(pd.DataFrame(values))
+            sink = io.BytesIO()
+            with pa.ipc.new_stream(sink, table.schema) as writer:
+                writer.write_table(table)
+            sizes += len(sink.getvalue())
+        spec.pop("datasets", None)
+        return sizes + len(json.dumps(spec))
+
+    seconds, size = _median_time(build, max(3, repeats))
+    return seconds * 1000, size / 1024
+
+
+def report(result: dict) -> str:
+    lines = [f"{'row':70} {'seconds':>9} {'× seed':>8}  note"]
+    for r in result["rows"]:
+        ratio = "" if r["ratio"] != r["ratio"] else f"{r['ratio']:.2f}"
+        lines.append(f"{r['name']:70} {r['seconds']:9.4f} {ratio:>8}  {r['note']}")
+    lines.append("")
+    for key in (
+        "engine_vs_seed",
+        "sklearn_vs_seed",
+        "sweep16_per_model_vs_seed",
+        "minibatch_engine_vs_sklearn",
+        "redraw_ms",
+        "redraw_kb",
+    ):
+        lines.append(f"{key:30} {result[key]:.2f}")
+    lines.append(f"{'equal_loss':30} {result['equal_loss']}  {result['equal_loss_checks']}")
+    lines.append(f"{'device':30} {result['device']}")
+    return "\n".join(lines)
