@@ -147,7 +147,7 @@ def curve_chart(grid, points: pd.DataFrame, *, axis_title: str = "x", title: str
             color=alt.Color("split:N", scale=alt.Scale(domain=["train", "test"], range=[TRAIN, PALETTE[0]])),
         )
     )
-    return alt.layer(dots, fit).properties(width=SIZE * 1.4, height=SIZE * 0.8, title=title)
+    return alt.layer(dots, fit).properties(width=SIZE * 1.1, height=SIZE * 0.8, title=title)
 
 
 def loss_chart(history: pd.DataFrame, *, log_scale: bool = False, metric: str = "accuracy") -> alt.VConcatChart:
@@ -168,7 +168,7 @@ def loss_chart(history: pd.DataFrame, *, log_scale: bool = False, metric: str = 
             color=colour,
             tooltip=["epoch:Q", "split:N", alt.Tooltip("value:Q", format=".4f")],
         )
-        .properties(width=SIZE * 1.4, height=170)
+        .properties(width=SIZE * 1.1, height=170)
     )
     label = "R²" if metric == "r2" else "accuracy"
     score = (
@@ -180,7 +180,7 @@ def loss_chart(history: pd.DataFrame, *, log_scale: bool = False, metric: str = 
             color=colour,
             tooltip=["epoch:Q", "split:N", alt.Tooltip("value:Q", format=".3f")],
         )
-        .properties(width=SIZE * 1.4, height=110)
+        .properties(width=SIZE * 1.1, height=110)
     )
     return alt.vconcat(loss, score)
 
@@ -234,7 +234,7 @@ def bars_chart(outputs: np.ndarray, labels: np.ndarray, class_names: list[str], 
             color=alt.Color("class:N", scale=alt.Scale(domain=class_names, range=class_colours(len(class_names)))),
             tooltip=["point:O", alt.Tooltip("output:Q", format=".3f"), "class:N"],
         )
-        .properties(width=SIZE * 1.4, height=150, title=f"outputs at epoch {epoch}")
+        .properties(width=SIZE * 1.1, height=150, title=f"outputs at epoch {epoch}")
     )
 
 

@@ -203,6 +203,7 @@ def test_csv_upload_good_and_bad():
     assert at.session_state["trainer"].data.raw_names == ["a", "b"]  # the good table is kept
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # the hostile pickle below
 def test_saved_model_round_trip_and_bad_files():
     at = ok(app())
     trainer = at.session_state["trainer"]
