@@ -11,3 +11,12 @@ torch.set_num_threads(1)
 def quick() -> Config:
     """A small, fast experiment."""
     return Config(n_samples=120, epochs=30, hidden=(6,), test_fraction=0.25)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Say how many hostile-input cases ran (tests/test_hostile.py), so the count shows in CI's output."""
+    reports = terminalreporter.stats.get("passed", []) + terminalreporter.stats.get("failed", [])
+    hostile = [r for r in reports if r.nodeid.startswith("tests/test_hostile.py::") and "[" in r.nodeid]
+    if hostile:
+        failed = sum(r.failed for r in hostile)
+        terminalreporter.write_line(f"hostile-input corpus: {len(hostile)} cases, {failed} failed")

@@ -1,0 +1,167 @@
+"""Hostile input, end to end: every case gets a clear message and leaves a working app behind.
+
+URL params and uploads go through AppTest (the real app script); expressions and extreme configs
+go through the engine. The number of cases is printed at the end of the run.
+"""
+
+import io
+import pickle
+from pathlib import Path
+
+import pytest
+import torch
+from streamlit.testing.v1 import AppTest
+
+from nnplay.config import Config
+from nnplay.optim import AVAILABLE_OPTIMIZERS
+from nnplay.train import DIVERGED, DONE, Trainer
+
+from .test_expr import INJECTIONS
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+
+URLS = {
+    "unknown key": {"bogus": "1"},
+    "wrong type": {"epochs": "many"},
+    "nan": {"lr": "nan"},
+    "inf": {"noise": "inf"},
+    "negative": {"n_samples": "-100"},
+    "huge number": {"epochs": "1e99"},
+    "10000 layers": {"hidden": ",".join(["8"] * 10_000)},
+    "empty list": {"features": ""},
+    "unicode": {"dataset": "círculo"},
+    "very long value": {"optimizer": "a" * 5000},
+    "script tag": {"dataset": "<script>alert(1)</script>"},
+    "path": {"dataset": "../../etc/passwd"},
+    "zero-width layer": {"hidden": "8,0"},
+    "bad activation list": {"activation": "relu,nope,tanh"},
+    "clash": {"dataset": "blobs", "loss": "bce"},
+    "nesterov without momentum": {"nesterov": "1"},
+    "hostile loss expression": {"loss": "custom", "loss_expr": "__import__('os').system('id')"},
+    "hostile activation": {"activation": "custom", "activation_expr": "().__class__"},
+    "csv without a table": {"dataset": "csv"},
+    "lr 1000 sgd": {"lr": "1000", "optimizer": "sgd", "dataset": "plane", "activation": "linear"},
+    "many unknown keys": {f"k{i}": str(i) for i in range(200)},
+    "repeated key list": {"lr": ["0.1", "x"]},
+    "hide everything": {"hide": ",".join(["dataset", "lr", "optimizer", "hidden", "tick", "csv"])},
+    "autoplay garbage": {"autoplay": "maybe"},
+}
+
+CSVS = {
+    "empty": b"",
+    "header only": b"a,b,c\n",
+    "one column": b"a\n1\n2\n",
+    "text in numbers": b"a,b\n1,0\nx,1\n",
+    "nan": b"a,b\n1,0\n,1\n",
+    "inf": b"a,b\ninf,0\n1,1\n",
+    "one class": b"a,b\n1,0\n2,0\n",
+    "500 classes": ("a,b\n" + "".join(f"{i},c{i}\n" for i in range(500))).encode(),
+    "wrong encoding": "a,b\n\udcff,1\n".encode("utf-8", "surrogateescape"),
+    "binary garbage": bytes(range(256)) * 8,
+    "semicolons with text": b"a;b\n1;x\n",
+    "zip renamed": b"PK\x03\x04" + b"\x00" * 100,
+    "ragged rows": b"a,b\n1,2,3\n",
+    "100001 rows": ("a,b\n" + "1,0\n2,1\n" * 50_001).encode(),
+}
+
+
+def app(**params) -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=90)
+    for k, v in params.items():
+        at.query_params[k] = v
+    return at
+
+
+def usable(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+    assert isinstance(at.session_state["config"], Config)
+    if "dataset" not in at.session_state["hide"]:
+        assert at.selectbox(key="w_dataset") is not None  # the sidebar is there to fix things with
+
+
+@pytest.mark.parametrize("case", list(URLS))
+def test_hostile_url(case):
+    at = app(**URLS[case]).run()
+    usable(at)
+    messages = [m.value for m in [*at.warning, *at.error, *at.info]]
+    if case not in ("hide everything", "autoplay garbage", "lr 1000 sgd"):
+        assert messages, case  # something was said about it
+
+
+@pytest.mark.parametrize("case", list(CSVS))
+def test_hostile_csv_upload(case):
+    at = app(autoplay="0").run()
+    at.file_uploader(key="csv_file").upload(f"{case}.csv", CSVS[case], "text/csv")
+    at.run()
+    usable(at)
+    assert any("CSV not used" in e.value for e in at.error), case
+    assert at.session_state["config"].dataset == "circle"  # nothing lost
+
+
+def _torch_file(obj) -> bytes:
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    return buf.getvalue()
+
+
+class _Payload:
+    def __reduce__(self):
+        return (print, ("pwned",))
+
+
+MODELS = {
+    "pickle with a payload": pickle.dumps({"format": "nnplay-model-1", "x": _Payload()}),
+    "truncated": _torch_file({"format": "nnplay-model-1", "config": Config().to_json(), "state_dict": {}})[:50],
+    "random bytes": bytes(range(200)),
+    "other shape": _torch_file(
+        {"format": "nnplay-model-1", "config": Config().to_json(), "state_dict": {"hidden1.weight": torch.zeros(3, 3)}}
+    ),
+    "bad config": _torch_file({"format": "nnplay-model-1", "config": '{"lr": -1}', "state_dict": {}}),
+    "not nnplay": _torch_file({"weights": torch.zeros(2)}),
+}
+
+
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
+@pytest.mark.parametrize("case", list(MODELS))
+def test_hostile_model_upload(case, capsys):
+    at = app(autoplay="0").run()
+    at.file_uploader(key="model_file").upload(f"{case}.pt", MODELS[case], "application/octet-stream")
+    at.run()
+    usable(at)
+    assert any("Model not loaded" in e.value for e in at.error), case
+    assert "pwned" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("text", INJECTIONS[:20])
+def test_hostile_expression_in_the_url_is_refused(text):
+    config, warnings = Config.from_query({"loss": "custom", "loss_expr": text, "dataset": "sine"})
+    assert config.loss_expr == Config().loss_expr and len(warnings) == 1
+
+
+@pytest.mark.parametrize("optimizer", AVAILABLE_OPTIMIZERS)
+def test_learning_rate_1000_on_every_optimizer(optimizer):
+    trainer = Trainer(Config(dataset="plane", optimizer=optimizer, lr=1000.0, epochs=20, n_samples=100))
+    trainer.run()
+    assert trainer.status in (DONE, DIVERGED)
+    trainer.reset()
+    assert trainer.step(1) == 1 or trainer.diverged
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        Config(hidden=(), epochs=5),
+        Config(hidden=(256,) * 8, activation=("relu",), epochs=2, n_samples=200),
+        Config(batch_size=1, epochs=1, n_samples=300),
+        Config(n_samples=100_000, epochs=1),
+    ],
+    ids=["zero hidden layers", "256x8 network", "batch size 1", "100000 samples"],
+)
+def test_extreme_configs_train(config):
+    trainer = Trainer(config).run()
+    assert trainer.epoch == config.epochs and trainer.status == DONE
+
+
+def test_corpus_has_at_least_sixty_cases():
+    total = len(URLS) + len(CSVS) + len(MODELS) + 20 + len(AVAILABLE_OPTIMIZERS) + 4
+    assert total >= 60
