@@ -150,8 +150,9 @@ class Trainer:
 
     # --- training ----------------------------------------------------------------------------
 
-    def step(self, n_epochs: int = 1) -> int:
-        """Train up to ``n_epochs`` more epochs (never past the budget); returns how many ran."""
+    def step(self, n_epochs: int = 1, max_seconds: float | None = None) -> int:
+        """Train up to ``n_epochs`` more epochs (never past the budget, and not past ``max_seconds``
+        of wall time once an epoch has run); returns how many ran."""
         if self.finished or n_epochs <= 0:
             return 0
         if torch.get_num_threads() != self.config.threads:
@@ -169,6 +170,8 @@ class Trainer:
                 break
             if self.snapshots.due(self.epoch):
                 self._snapshot()
+            if max_seconds is not None and time.perf_counter() - start > max_seconds:
+                break
         self.seconds += time.perf_counter() - start
         if not self.diverged and not self._weights_finite():  # the chunk's last update blew up
             self._diverge()

@@ -14,12 +14,15 @@ import torch
 from nnplay import charts, data, losses, model, optim
 from nnplay.config import FIELDS, TYPES, Config, ConfigError
 from nnplay.export import ExportError, export
+from nnplay.limits import Limits, count_parameters
 from nnplay.train import Trainer
 
 APP_PARAMS = ("autoplay", "hide", "page")  # URL keys that belong to the app, not the Config
 LR_STEPS = (1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 RATE_STEPS = (0.0, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
 TICK_SECONDS = 0.15
+LIMITS = Limits.from_env()
+_GATE = threading.BoundedSemaphore(LIMITS.concurrent_trainers)
 
 GROUPS = {
     "Data": (
@@ -83,6 +86,10 @@ def init_session() -> None:
         return
     query = st.query_params.to_dict()
     config, warnings = Config.from_query(query, ignore=APP_PARAMS)
+    for problem in limit_problems(config, None):  # past this server's limits: the default, and say so
+        name = problem.split(":")[0]
+        config = config.replace(**{name: FIELDS[name].default})
+        warnings.append(f"{problem}; using the default {FIELDS[name].default!r}")
     ss.config = config
     ss.url_warnings = warnings
     ss.hide = frozenset(h.strip() for h in query.get("hide", "").split(",") if h.strip())
@@ -176,10 +183,35 @@ def _from_widgets() -> None:
     else:
         values["activation"] = (specs[0],) if len(set(specs)) == 1 else tuple(specs)
     try:
-        ss.config = ss.config.replace(**values)
-        ss.config_error = None
+        config = ss.config.replace(**values)
     except ConfigError as exc:
         ss.config_error = str(exc)
+        return
+    problems = limit_problems(config, ss.table)
+    ss.config, ss.config_error = (ss.config, "; ".join(problems)) if problems else (config, None)
+
+
+def limit_problems(config: Config, table) -> list[str]:
+    """This server's limits (nnplay.limits), with the network's parameter count worked out."""
+    try:
+        if config.dataset == data.CSV:
+            n_in, task, n_classes = (
+                (len(table.feature_names), table.task, table.n_classes) if table else (2, "binary", 2)
+            )
+        else:
+            spec = data.DATASETS[config.dataset]
+            n_in = len(config.features) if spec.dims == 2 else spec.dims
+            task, n_classes = spec.task, config.n_classes if spec.task == data.MULTICLASS else 2
+        n_out, _ = losses.resolve(config.loss, task, config.loss_expr)[1].outputs(task, n_classes)
+    except ValueError:
+        return LIMITS.problems(config)  # the Trainer will explain the mismatch itself
+    return LIMITS.problems(config, count_parameters(n_in, config.hidden, n_out))
+
+
+def trainer_gate() -> threading.BoundedSemaphore:
+    """Server-wide: how many sessions may train at the same moment (the rest wait their turn).
+    One per process, like this module: every session's script imports the same one."""
+    return _GATE
 
 
 def _visible(name: str, config: Config) -> bool:

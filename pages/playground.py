@@ -4,7 +4,17 @@ import numpy as np
 import streamlit as st
 
 from nnplay import charts
-from pages._shared import TICK_SECONDS, boundary, current_trainer, downloads, drift, frame, notices
+from pages._shared import (
+    LIMITS,
+    TICK_SECONDS,
+    boundary,
+    current_trainer,
+    downloads,
+    drift,
+    frame,
+    notices,
+    trainer_gate,
+)
 
 ss = st.session_state
 frame()
@@ -21,7 +31,7 @@ def toggle():
 def step():
     ss.running = False
     with ss.lock:
-        trainer.step(ss.tick)
+        trainer.step(ss.tick, max_seconds=LIMITS.tick_seconds)
 
 
 def reset():
@@ -48,9 +58,17 @@ right.button("Reset", key="reset", icon=":material/restart_alt:", on_click=reset
 
 def live():
     # The lock also makes a redraw wait for a tick still running in a previous script run.
+    waiting = False
     with ss.lock:
         if ss.running and not trainer.finished:
-            trainer.step(ss.tick)
+            gate = trainer_gate()
+            if gate.acquire(timeout=0.05):
+                try:
+                    trainer.step(ss.tick, max_seconds=LIMITS.tick_seconds)
+                finally:
+                    gate.release()
+            else:
+                waiting = True
     if ss.running and trainer.finished:
         ss.running = False
         st.rerun()  # the whole page, so the ticking stops
@@ -58,6 +76,12 @@ def live():
     status = "paused" if trainer.status == "training" and not ss.running else trainer.status
     with st.container(key="epoch"):
         st.progress(min(1.0, trainer.epoch / config.epochs), text=f"epoch {trainer.epoch} / {config.epochs} · {status}")
+        if waiting:
+            st.info(
+                f"Waiting for a free trainer: {LIMITS.concurrent_trainers} sessions are training on this server "
+                "right now. Training goes on by itself as soon as one finishes.",
+                icon=":material/hourglass_top:",
+            )
     if trainer.diverged:
         st.error(trainer.message)
         return

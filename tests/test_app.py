@@ -342,3 +342,40 @@ def test_paused_status_is_said():
     at.button(key="play").click()
     ok(at.run())
     assert "paused" in at.get_by_key("epoch").get("progress")[0].proto.text
+
+
+def test_server_limits_are_enforced_and_said():
+    from pages._shared import LIMITS
+
+    at = ok(app(n_samples=str(LIMITS.max_samples + 1), autoplay="0"))
+    assert at.session_state["config"].n_samples == Config().n_samples
+    assert any("this server allows at most" in w.value for w in at.warning)
+    at.number_input(key="w_epochs").set_value(LIMITS.max_epochs + 1)
+    ok(at.run())
+    assert at.session_state["config"].epochs == Config().epochs
+    assert any("this server allows at most" in e.value for e in at.sidebar.error)
+    at.slider(key="w_layers").set_value(8)
+    ok(at.run())
+    for i in range(8):
+        at.number_input(key=f"w_n{i}").set_value(256)
+    ok(at.run())
+    assert at.session_state["config"].hidden != (256,) * 8
+    assert any("parameters; this server allows" in e.value for e in at.sidebar.error)
+
+
+def test_sessions_wait_for_a_free_trainer():
+    from pages._shared import LIMITS, trainer_gate
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    gate = trainer_gate()
+    taken = [gate.acquire(blocking=False) for _ in range(LIMITS.concurrent_trainers)]
+    try:
+        ok(at.run())
+        assert at.session_state["trainer"].epoch == 0
+        assert any("Waiting for a free trainer" in i.value for i in at.info)
+    finally:
+        for got in taken:
+            if got:
+                gate.release()
+    ok(at.run())
+    assert at.session_state["trainer"].epoch > 0
