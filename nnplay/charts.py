@@ -344,12 +344,13 @@ def neuron_charts(grids: list[np.ndarray], *, size: int = 70) -> alt.Chart:
 def compare_chart(curves: pd.DataFrame, *, title: str = "", log_scale: bool = False) -> alt.Chart:
     """Loss curves of several runs overlaid (long form: epoch, run, train_loss)."""
     runs = list(dict.fromkeys(curves["run"]))
+    log = log_scale and bool((curves["train_loss"] > 0).all())  # a log axis cannot show zero or less
     return (
         alt.Chart(curves)
         .mark_line()
         .encode(
             x="epoch:Q",
-            y=alt.Y("train_loss:Q", title="train loss", scale=alt.Scale(type="log") if log_scale else alt.Scale()),
+            y=alt.Y("train_loss:Q", title="train loss", scale=alt.Scale(type="log") if log else alt.Scale()),
             color=alt.Color("run:N", scale=alt.Scale(domain=runs, range=class_colours(len(runs)))),
             tooltip=["run:N", "epoch:Q", alt.Tooltip("train_loss:Q", format=".4f")],
         )
@@ -361,7 +362,11 @@ def scatter_chart(frame: pd.DataFrame) -> alt.Chart:
     """Predicted against true values per run, with the y = x line."""
     runs = list(dict.fromkeys(frame["run"]))
     lo, hi = float(frame[["true", "predicted"]].min().min()), float(frame[["true", "predicted"]].max().max())
-    line = alt.Chart(pd.DataFrame({"true": [lo, hi], "predicted": [lo, hi]})).mark_line(color=TEST, strokeDash=[4, 4])
+    line = (
+        alt.Chart(pd.DataFrame({"true": [lo, hi], "predicted": [lo, hi]}))
+        .mark_line(color=TEST, strokeDash=[4, 4])
+        .encode(x="true:Q", y="predicted:Q")
+    )
     dots = (
         alt.Chart(frame)
         .mark_circle(size=24, opacity=0.6)
@@ -389,6 +394,6 @@ def pairs_chart(frame: pd.DataFrame, names: list[str], *, regression: bool, clas
             y=alt.Y(alt.repeat("row"), type="quantitative"),
             color=colour,
         )
-        .properties(width=max(70, 560 // len(names)), height=max(70, 560 // len(names)))
+        .properties(width=max(60, 420 // len(names)), height=max(60, 420 // len(names)))
         .repeat(row=names, column=names)
     )

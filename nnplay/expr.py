@@ -18,7 +18,8 @@ import torch
 import torch.nn.functional as F
 
 MAX_CHARS = 300
-MAX_DEPTH = 24  # nesting of operations and calls
+MAX_PARENS = 24  # nesting of parentheses in the text
+MAX_DEPTH = 64  # nesting of the parsed tree (a long sum nests too)
 MAX_NODES = 120
 MAX_LITERAL = 1e6
 MAX_EXPONENT = 16
@@ -90,8 +91,8 @@ def compile_expr(text: str, variables: tuple[str, ...]) -> Expression:
     for i, ch in enumerate(text):
         depth += ch == "("
         depth -= ch == ")"
-        if depth > MAX_DEPTH:
-            raise ExprError(f"parentheses nest deeper than {MAX_DEPTH}", text, i)
+        if depth > MAX_PARENS:
+            raise ExprError(f"parentheses nest deeper than {MAX_PARENS}", text, i)
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
@@ -100,7 +101,12 @@ def compile_expr(text: str, variables: tuple[str, ...]) -> Expression:
     except (ValueError, RecursionError, MemoryError) as exc:
         raise ExprError(f"not a valid expression: {type(exc).__name__}") from None
     checker = _Compiler(text.strip(), variables)
-    fn = checker.compile(tree.body, depth=0)
+    try:
+        fn = checker.compile(tree.body, depth=0)
+    except (OverflowError, ValueError, TypeError, RecursionError) as exc:
+        if isinstance(exc, ExprError):
+            raise
+        raise ExprError(f"not a usable expression: {type(exc).__name__}") from None
     return Expression(text.strip(), variables, fn)
 
 
@@ -116,7 +122,7 @@ class _Compiler:
         if self.nodes > MAX_NODES:
             self.fail(f"the expression has more than {MAX_NODES} parts", node)
         if depth > MAX_DEPTH:
-            self.fail(f"the expression nests deeper than {MAX_DEPTH}", node)
+            self.fail("the expression is too long or too deeply nested", node)
         if isinstance(node, ast.Constant):
             return self._constant(node)
         if isinstance(node, ast.Name):
@@ -150,7 +156,8 @@ class _Compiler:
         value = node.value
         if isinstance(value, bool) or not isinstance(value, (int, float)):
             self.fail(f"only numbers are allowed as constants, not {type(value).__name__}", node)
-        if not math.isfinite(value) or abs(value) > MAX_LITERAL:
+        # abs() first: a long hex literal is an int too big for float(), which would overflow.
+        if abs(value) > MAX_LITERAL or not math.isfinite(value):
             self.fail(f"numbers must be at most {MAX_LITERAL:g} in size", node)
         number = float(value)
         return lambda env: torch.tensor(number)
@@ -206,8 +213,12 @@ class _Compiler:
 
 
 def _probe(seed: int = 0, n: int = 16):
+    """Predictions strictly inside (0, 1) and 0/1 targets: what a classifier's loss sees, and
+    plausible for a regression loss too (so a cross-entropy written by hand passes)."""
     g = torch.Generator().manual_seed(seed)
-    return torch.randn(n, generator=g), torch.randn(n, generator=g)
+    y_pred = 0.05 + 0.9 * torch.rand(n, generator=g)
+    y = (torch.rand(n, generator=g) > 0.5).float()
+    return y_pred, y
 
 
 def check_loss(text: str) -> Expression:
@@ -244,7 +255,7 @@ def check_activation(text: str) -> Expression:
 def _run(expr: Expression, **values):
     try:
         out = expr(**values)
-    except RuntimeError as exc:
+    except (RuntimeError, OverflowError, ValueError, TypeError, ZeroDivisionError) as exc:
         raise ExprError(f"the expression failed on a test input: {str(exc).splitlines()[0][:200]}") from None
     return torch.as_tensor(out)
 

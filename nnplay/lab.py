@@ -66,5 +66,5 @@ def loss_curve(text: str, lo: float = -3.0, hi: float = 3.0, n: int = 121) -> pd
     fn = expr.check_loss(text)
     errors = np.linspace(lo, hi, n)
     zero = torch.zeros(1)
-    values = [float(fn(y_pred=torch.tensor([e], dtype=torch.float32), y=zero)) for e in errors]
-    return pd.DataFrame({"error": errors, "loss": values})
+    values = np.array([float(fn(y_pred=torch.tensor([e], dtype=torch.float32), y=zero)) for e in errors])
+    return pd.DataFrame({"error": errors, "loss": np.where(np.isfinite(values), values, np.nan)})

@@ -4,6 +4,7 @@ import altair as alt
 import streamlit as st
 
 from nnplay import charts, lab
+from nnplay.config import ConfigError
 from nnplay.expr import ExprError
 from pages._shared import frame, set_config
 
@@ -16,14 +17,35 @@ st.write(
 )
 
 
+def use(changes: dict, done: str) -> None:
+    """Put an expression into the Config; text edited since it was checked is checked again."""
+    try:
+        set_config(ss.config.replace(**changes))
+    except ConfigError as exc:
+        ss.lab_error = str(exc)
+        return
+    ss.lab_error, ss.notice = None, done
+
+
 def use_loss():
-    set_config(ss.config.replace(loss="custom", loss_expr=ss.lab_loss))
-    ss.notice = "The custom loss is in use (see the Training group in the sidebar)."
+    use({"loss": "custom", "loss_expr": ss.lab_loss}, "The custom loss is in use (see Training in the sidebar).")
 
 
 def use_activation():
-    set_config(ss.config.replace(activation=("custom",), activation_expr=ss.lab_activation))
-    ss.notice = "Every hidden layer now uses the custom activation."
+    use(
+        {"activation": ("custom",), "activation_expr": ss.lab_activation},
+        "Every hidden layer now uses the custom activation.",
+    )
+
+
+def refusal(message: str) -> None:
+    """An expression's problem, with its caret under the offending part (kept as plain text)."""
+    st.error("Not usable:")
+    st.code(message, language=None)
+
+
+if ss.get("lab_error"):
+    refusal(ss.lab_error)
 
 
 CURVES = charts.PALETTE[1:3]  # activation, derivative
@@ -37,7 +59,7 @@ def editor(title: str, key: str, default: str, curve, chart, valid: str, label: 
     try:
         frame_ = curve(text)
     except ExprError as exc:
-        st.error(f"Not usable — {exc}")
+        refusal(str(exc))
         return
     st.success(valid)
     st.altair_chart(chart(alt.Chart(frame_).mark_line()).properties(height=220))
@@ -76,14 +98,15 @@ def comparison(kind: str, loss_expr: str):
     configs = lab.mixed_vs_relu() if kind == "mixed" else lab.mse_vs_quartic(loss_expr=loss_expr)
     curves, trainers = lab.compare(configs)
     scatter = lab.predicted_vs_true(trainers) if kind == "loss" else None
-    return curves, scatter
+    problems = [f"{name}: {t.message}" for name, t in trainers.items() if t.diverged]
+    return curves, scatter, problems
 
 
 st.subheader("The article's experiments, side by side")
 st.caption("Same data, same initial weights; only the activation (left) or the loss (right) differs.")
 a, b = st.columns(2)
 with a, st.container(key="compare_mixed"):
-    curves, _ = comparison("mixed", "")
+    curves, _, _ = comparison("mixed", "")
     st.altair_chart(charts.compare_chart(curves, title="ReLU vs the parallel ReLU + tanh block"))
 with b, st.container(key="compare_loss"):
     try:
@@ -91,6 +114,10 @@ with b, st.container(key="compare_loss"):
         loss_expr = ss.lab_loss
     except ExprError:
         loss_expr = "mean((y_pred - y)**4)"
-    curves, scatter = comparison("loss", loss_expr)
+    curves, scatter, problems = comparison("loss", loss_expr)
+    for problem in problems:
+        st.warning(problem)
     st.altair_chart(charts.compare_chart(curves, title="MSE vs the custom loss (regression)", log_scale=True))
-    st.altair_chart(charts.scatter_chart(scatter))
+    scatter = scatter.dropna()
+    if len(scatter):
+        st.altair_chart(charts.scatter_chart(scatter))

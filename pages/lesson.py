@@ -2,9 +2,11 @@
 
 from urllib.parse import urlencode
 
+import altair as alt
 import numpy as np
 import pandas as pd
 import streamlit as st
+import torch
 
 from nnplay import charts, lab
 from nnplay.config import ARTICLE, PRESETS
@@ -24,8 +26,9 @@ st.button(
     on_click=lambda: set_config(ARTICLE),
     disabled=config == ARTICLE,
 )
+upload = ss.get("csv_file")
 try:
-    code = sections(config)
+    code = sections(config, ss.table, upload.name if upload else "data.csv")
 except ExportError as exc:
     st.info(f"The lesson shows code for generated data sets: {exc}")
     st.stop()
@@ -41,41 +44,44 @@ def step(n: int, title: str, text: str, step_config=None):
     st.link_button("Open this in the Playground", f"/?{query}", key=f"lesson_link_{n}")
 
 
+regression = config.task == "regression" or (ss.table is not None and ss.table.task == "regression")
 step(
     1,
     "The data",
-    "Synthetic data from scikit-learn (or a playground set), split and standardised with the "
-    "training set's statistics. Each pair of inputs, coloured by class:",
+    "Synthetic data from scikit-learn (or a playground set, or your table), split and standardised with the "
+    "training set's statistics. The inputs, coloured by " + ("the target:" if regression else "class:"),
 )
 st.code(code["data"], language="python")
 d = fresh.data
 raw = pd.DataFrame(d.raw_train, columns=d.raw_names)
 raw["target"] = d.untarget(d.y_train) if d.task == "regression" else np.asarray(d.class_names)[d.y_train]
 if len(d.raw_names) > 1:
-    st.altair_chart(
-        charts.pairs_chart(raw, d.raw_names[:5], regression=d.task == "regression", class_names=d.class_names)
-    )
+    names = d.raw_names[:4]
+    st.altair_chart(charts.pairs_chart(raw, names, regression=d.task == "regression", class_names=d.class_names))
+else:
+    st.altair_chart(alt.Chart(raw).mark_circle(size=16).encode(x=f"{d.raw_names[0]}:Q", y="target:Q"))
 
 step(
     2,
     "The network",
-    "A class that inherits from nn.Module: layers in __init__, the flow in forward. "
-    "print(model) lists them, like Keras' summary:",
+    "A class that inherits from `nn.Module`: layers in `__init__`, the flow in `forward`. "
+    "`print(model)` lists them, like Keras' summary:",
 )
 st.code(code["network"], language="python")
 st.code(repr(fresh.model), language="text")
 
-step(
-    3,
-    "Untrained outputs",
-    "The weights are random, so the outputs sit near 0.5 and the loss near ln 2 ≈ 0.69 for two classes.",
-)
+expected = {
+    "sigmoid": "so the probabilities sit near 0.5 and the loss near ln 2 ≈ 0.69",
+    "softmax": f"so each class gets a probability near 1/{d.n_classes} and the loss sits near ln {d.n_classes}",
+    "identity": "so the (standardised) predictions sit near 0 and the loss near the targets' variance, 1",
+}
 head = type(fresh.model.head).__name__.lower()  # sigmoid, softmax or identity
+step(3, "Untrained outputs", f"The weights are random, {expected[head]}.")
 st.code(untrained_code(head), language="python")
-first = fresh.snapshots.items[0].outputs[:10]
+with torch.no_grad():
+    shown = fresh.model.predict(fresh.X_train[:10]).cpu().numpy()  # exactly what the code above prints
 st.code(
-    f"tensor({np.array2string(first[:, None], precision=4, separator=', ')})\n"
-    f"loss {fresh.evaluate()['train_loss']:.4f}",
+    f"tensor({np.array2string(shown, precision=4, separator=', ')})\ntensor({fresh.evaluate()['train_loss']:.4f})",
     language="text",
 )
 

@@ -265,7 +265,8 @@ def test_lab_validates_plots_and_uses_expressions():
     assert at.query_params["loss_expr"] == "mean(abs(y_pred - y)**3)"
     at.text_input(key="lab_activation").set_value("__import__('os').system('id')")
     ok(at.run())
-    assert any("Not usable" in e.value and "^" in e.value for e in at.error)
+    assert any("Not usable" in e.value for e in at.error)
+    assert any("^" in c.value and "__import__" in c.value for c in at.code)  # the caret, as plain text
     at.text_input(key="lab_activation").set_value("sin(x) + 0.1*x")
     ok(at.run())
     at.button(key="use_activation").click()
@@ -379,3 +380,32 @@ def test_sessions_wait_for_a_free_trainer():
                 gate.release()
     ok(at.run())
     assert at.session_state["trainer"].epoch > 0
+
+
+def test_lab_use_button_rechecks_edited_text_and_draws_the_scatter():
+    at = ok(app(autoplay="0"))
+    at.switch_page("pages/lab.py")
+    ok(at.run())
+    scatter = [c for c in at.get_by_key("compare_loss").get("vega_lite_chart") if '"predicted"' in c.proto.spec]
+    assert scatter and "encoding" in json.loads(scatter[0].proto.spec)["layer"][0]  # the y = x line draws
+    at.text_input(key="lab_loss").set_value("mean(y_pred - y")
+    at.button(key="use_loss").click()
+    ok(at.run())
+    assert at.session_state["config"].loss == "auto"
+    assert any("was never closed" in c.value for c in at.code)
+
+
+@pytest.mark.parametrize("dataset", ["make_regression", "blobs", "sine"])
+def test_lesson_shows_what_its_code_prints(dataset):
+    at = ok(app(autoplay="0", dataset=dataset))
+    at.switch_page("pages/lesson.py")
+    ok(at.run())
+    codes = [c.value for c in at.code]
+    printed = next(c for c in codes if c.startswith("tensor(["))
+    trainer_cls = __import__("nnplay.train", fromlist=["Trainer"]).Trainer
+    fresh = trainer_cls(at.session_state["config"])
+    import torch
+
+    with torch.no_grad():
+        first = fresh.model.predict(fresh.X_train[:1]).numpy().ravel()
+    assert f"{first[0]:.4f}"[:5] in printed

@@ -59,6 +59,8 @@ def test_autograd_differentiates_the_compiled_expression():
 
 
 INJECTIONS = [
+    "x*0x" + "f" * 256,  # an int too big for a float
+    "x*1" + "0" * 200,
     "__import__('os').system('id')",
     "().__class__.__bases__[0].__subclasses__()",
     "open('/etc/passwd')",
@@ -150,6 +152,14 @@ def test_messages_point_at_the_offending_part():
         compile_expr("x ** 99", ("x",))
     with pytest.raises(ExprError, match="attribute access"):
         compile_expr("x.grad", ("x",))
+
+
+def test_a_hand_written_cross_entropy_passes_the_probe():
+    check_loss("mean(-y*log(y_pred) - (1-y)*log(1-y_pred))")
+
+
+def test_a_long_sum_is_fine():
+    check_activation("+".join(["x"] * 40))
 
 
 def test_probe_checks_explain_failures():
