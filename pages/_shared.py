@@ -239,15 +239,8 @@ def _steps_with(steps: tuple[float, ...], value: float) -> list[float]:
     return sorted({*steps, value})
 
 
-def _widget_value(name: str):
-    value = getattr(st.session_state.config, name)
-    return list(value) if isinstance(value, tuple) else value
-
-
 def _widget(name: str) -> None:
     meta, t, key = FIELDS[name].metadata, TYPES[name], f"w_{name}"
-    if key not in st.session_state:  # Streamlit forgets the state of widgets it did not draw last run
-        st.session_state[key] = _widget_value(name)
     label = name.replace("_", " ")
     helptext = meta["help"]
     kw = dict(key=key, help=helptext, on_change=_from_widgets)
@@ -277,8 +270,6 @@ def _activation_label(name: str) -> str:
 
 def _layers_widget() -> None:
     ss = st.session_state
-    if "w_layers" not in ss or any(f"w_{k}{i}" not in ss for i in range(ss.w_layers) for k in "nam"):
-        _sync_layers(ss.config)
     st.slider("hidden layers", 0, 8, key="w_layers", on_change=_from_widgets, help=FIELDS["hidden"].metadata["help"])
     names = [*model.ACTIVATIONS, model.CUSTOM]
     for i in range(ss.w_layers):
