@@ -83,10 +83,16 @@ def test_the_sidebar_keeps_the_settings_across_pages(page_at):
     page = page_at("?dataset=blobs&epochs=300&autoplay=0")
     for name in ("Inside the network", "Data", "About", "Playground"):
         page.get_by_role("link", name=name).click()
+        page.get_by_role("heading").first.wait_for(timeout=30_000)
         wait_idle(page)
-        box = page.locator(".st-key-w_dataset")
-        box.wait_for(timeout=30_000)
-        shown = box.inner_text() + " ".join(i.input_value() for i in box.locator("input").all())
+        # The sidebar is redrawn by the new page; give it the moment a person would, then read it.
+        deadline, shown = time.time() + 30, ""
+        while time.time() < deadline:
+            box = page.locator(".st-key-w_dataset")
+            shown = " ".join([*box.all_inner_texts(), *(i.input_value() for i in box.locator("input").all())])
+            if "Blobs" in shown or ("Circle" in shown and time.time() > deadline - 25):
+                break
+            time.sleep(0.3)
         assert "Blobs" in shown, (name, shown)
         assert page.locator(".st-key-w_epochs input").input_value() == "300", name
     no_exception(page)
