@@ -134,9 +134,8 @@ def current_trainer() -> Trainer | None:
 
 
 def set_config(config: Config) -> None:
-    """Replace the Config from code (an upload, a lesson link): widgets follow."""
+    """Replace the Config from code (an upload, a lesson link); the widgets follow when frame() syncs them."""
     st.session_state.config = config
-    sync_widgets(config)
 
 
 # --- sidebar ------------------------------------------------------------------------------------
