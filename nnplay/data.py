@@ -363,6 +363,17 @@ def generator_call(config) -> tuple[DatasetSpec, dict]:
     return spec, kwargs
 
 
+def shape(config, table: Table | None = None) -> tuple[int, str, int]:
+    """(network inputs, task, classes) a Config's data will have, without drawing the data."""
+    if config.dataset == CSV:
+        if table is None:
+            raise DataError("dataset 'csv' needs an uploaded table")
+        return len(table.feature_names), table.task, table.n_classes
+    spec = DATASETS[config.dataset]
+    n_inputs = len(config.features) if spec.dims == 2 else spec.dims
+    return n_inputs, spec.task, config.n_classes if spec.task == MULTICLASS else 2
+
+
 def build(config, table: Table | None = None) -> Dataset:
     """The Dataset a Config describes (or the user's table when ``config.dataset == 'csv'``)."""
     rng = np.random.default_rng([config.seed, 1])  # a stream of its own, apart from the generator's

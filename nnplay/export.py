@@ -79,20 +79,15 @@ class ExportError(ValueError):
 def sections(config: Config, table: data.Table | None = None, csv_path: str = "data.csv") -> dict[str, str]:
     """The script's parts by name (header, data, network, init, loss, optimizer, loop), for lessons.
     A CSV experiment needs its checked ``table`` and reads the file from ``csv_path``."""
-    if config.dataset == data.CSV:
-        if table is None:
-            raise ExportError("a CSV experiment needs its uploaded table to be exported")
-        task, n_classes, n_in = table.task, table.n_classes, len(table.feature_names)
-    else:
-        spec, kwargs = data.generator_call(config)
-        task, n_in = spec.task, (len(config.features) if spec.dims == 2 else spec.dims)
-        n_classes = config.n_classes if task == MULTICLASS else 2
+    if config.dataset == data.CSV and table is None:
+        raise ExportError("a CSV experiment needs its uploaded table to be exported")
+    n_in, task, n_classes = data.shape(config, table)
     loss_name, loss_spec = losses.resolve(config.loss, task, config.loss_expr)
     n_out, head = loss_spec.outputs(task, n_classes)
-    if table is not None and config.dataset == data.CSV:
+    if config.dataset == data.CSV:
         data_part = _csv_section(config, table, csv_path, task, loss_spec)
     else:
-        data_part = _data_section(config, spec, kwargs, task, loss_spec)
+        data_part = _data_section(config, *data.generator_call(config), task, loss_spec)
     parts = {
         "header": _header(config),
         "data": data_part,

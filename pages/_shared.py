@@ -193,14 +193,7 @@ def _from_widgets() -> None:
 def limit_problems(config: Config, table) -> list[str]:
     """This server's limits (nnplay.limits), with the network's parameter count worked out."""
     try:
-        if config.dataset == data.CSV:
-            n_in, task, n_classes = (
-                (len(table.feature_names), table.task, table.n_classes) if table else (2, "binary", 2)
-            )
-        else:
-            spec = data.DATASETS[config.dataset]
-            n_in = len(config.features) if spec.dims == 2 else spec.dims
-            task, n_classes = spec.task, config.n_classes if spec.task == data.MULTICLASS else 2
+        n_in, task, n_classes = data.shape(config, table)
         n_out, _ = losses.resolve(config.loss, task, config.loss_expr)[1].outputs(task, n_classes)
     except ValueError:
         return LIMITS.problems(config)  # the Trainer will explain the mismatch itself
@@ -361,6 +354,13 @@ def notices() -> None:
         ss.notice = None
     if ss.get("trainer_error"):
         st.error(f"This experiment cannot run — {ss.trainer_error}")
+
+
+def training_table(d) -> pd.DataFrame:
+    """The raw training inputs with their target (original scale, or class names)."""
+    frame = pd.DataFrame(d.raw_train, columns=d.raw_names)
+    frame["target"] = d.untarget(d.y_train) if d.task == data.REGRESSION else np.asarray(d.class_names)[d.y_train]
+    return frame
 
 
 def points_frame(trainer: Trainer, *, with_test: bool, axes=(0, 1)) -> pd.DataFrame:

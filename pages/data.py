@@ -1,12 +1,11 @@
 """The data set: every pair of features as a scatter (as the article shows its five), and the table."""
 
 import altair as alt
-import pandas as pd
 import streamlit as st
 
 from nnplay import charts
 from nnplay.data import DATASETS
-from pages._shared import current_trainer, frame, notices
+from pages._shared import current_trainer, frame, notices, training_table
 
 frame()
 trainer = current_trainer()
@@ -16,9 +15,7 @@ if trainer is None:
 d = trainer.data
 label = DATASETS[d.name].label if d.name in DATASETS else "Uploaded table"
 st.subheader(f"{label}: {len(d.X_train)} training and {len(d.X_test)} test points, {d.task}")
-raw = pd.DataFrame(d.raw_train, columns=d.raw_names)
-target = d.untarget(d.y_train) if d.task == "regression" else [d.class_names[int(v)] for v in d.y_train]
-raw["target"] = target
+raw = training_table(d)
 names = d.raw_names[:6]
 with st.container(key="pairs"):
     if len(names) == 1:

@@ -12,7 +12,7 @@ from nnplay import charts, lab
 from nnplay.config import ARTICLE, PRESETS
 from nnplay.export import ExportError, drift_code, sections, untrained_code
 from nnplay.train import Trainer
-from pages._shared import current_trainer, drift, frame, notices, set_config
+from pages._shared import current_trainer, drift, frame, notices, set_config, training_table
 
 frame()
 ss = st.session_state
@@ -53,8 +53,7 @@ step(
 )
 st.code(code["data"], language="python")
 d = fresh.data
-raw = pd.DataFrame(d.raw_train, columns=d.raw_names)
-raw["target"] = d.untarget(d.y_train) if d.task == "regression" else np.asarray(d.class_names)[d.y_train]
+raw = training_table(d)
 if len(d.raw_names) > 1:
     names = d.raw_names[:4]
     st.altair_chart(charts.pairs_chart(raw, names, regression=d.task == "regression", class_names=d.class_names))

@@ -286,3 +286,17 @@ def test_generators_are_keyword_only():
         data.make_circle(100)
     with pytest.raises(DataError, match="n_classes"):
         data.make_blobs(n_classes=9)
+
+
+def test_shape_matches_the_built_data_without_drawing_it():
+    for config in (
+        Config(),
+        Config(dataset="blobs", n_classes=5),
+        Config(dataset="make_regression"),
+        Config(dataset="xor", features=("x1", "x2", "x1x2")),
+    ):
+        n_in, task, n_classes = data.shape(config)
+        ds = build(config)
+        assert (n_in, task) == (ds.n_features, ds.task) and (task == REGRESSION or n_classes == ds.n_classes)
+    with pytest.raises(DataError, match="needs an uploaded table"):
+        data.shape(Config(dataset="csv"))
