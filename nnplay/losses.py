@@ -62,6 +62,9 @@ class LossSpec:
     tasks: tuple[str, ...]
     fn: Callable  # (logits, targets, task) -> scalar
     class_outputs: bool  # classification: one logit per class (True) or a single logit (False)
+    # (logits, targets, task) -> (loss, dloss/dlogits) written out, for the common losses; the
+    # others are differentiated by autograd (nnplay.backprop.loss_gradient).
+    gradient: Callable | None = None
 
     def outputs(self, task: str, n_classes: int) -> tuple[int, str]:
         """(output units, head) this loss needs on this task."""
@@ -82,12 +85,31 @@ def _plain(fn):
     return lambda out, y, task: fn(out, y)
 
 
+# Each gradient is the formula autograd's own backward of that loss evaluates (mean reduction).
+def _bce_gradient(out, y, task):
+    return _bce(out, y), (torch.sigmoid(out) - y[:, None]) / y.shape[0]
+
+
+def _cross_entropy_gradient(out, y, task):
+    log_p = F.log_softmax(out, dim=1)
+    grad = log_p.exp()
+    grad[torch.arange(y.shape[0], device=y.device), y] -= 1
+    return F.nll_loss(log_p, y), grad / y.shape[0]
+
+
+def _mse_gradient(out, y, task):
+    if task != REGRESSION:
+        return None
+    error = out[:, 0] - y
+    return error.pow(2).mean(), (error * (2 / y.shape[0]))[:, None]
+
+
 LOSSES: dict[str, LossSpec] = {
-    "bce": LossSpec("Binary cross-entropy", (BINARY,), _plain(_bce), False),
-    "cross_entropy": LossSpec("Cross-entropy", CLASSIFY, _plain(_cross_entropy), True),
+    "bce": LossSpec("Binary cross-entropy", (BINARY,), _plain(_bce), False, _bce_gradient),
+    "cross_entropy": LossSpec("Cross-entropy", CLASSIFY, _plain(_cross_entropy), True, _cross_entropy_gradient),
     "nll": LossSpec("Negative log-likelihood", CLASSIFY, _plain(_nll), True),
     "kl_div": LossSpec("KL divergence", CLASSIFY, _plain(_kl), True),
-    "mse": LossSpec("Mean squared error", (REGRESSION, *CLASSIFY), _pointwise(F.mse_loss), False),
+    "mse": LossSpec("Mean squared error", (REGRESSION, *CLASSIFY), _pointwise(F.mse_loss), False, _mse_gradient),
     "mae": LossSpec("Mean absolute error (L1)", (REGRESSION, *CLASSIFY), _pointwise(F.l1_loss), False),
     "huber": LossSpec("Huber (smooth L1)", (REGRESSION, *CLASSIFY), _pointwise(F.smooth_l1_loss), False),
 }

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import losses, optim
+from . import backprop, losses, optim
 from .config import Config
 from .data import BINARY, MULTICLASS, REGRESSION, Dataset, Table, build
 from .history import History, Snapshot, Snapshots
@@ -41,6 +41,36 @@ class Grid:
     ys: np.ndarray | None
     values: np.ndarray  # [res, res] (P(class 1) or a prediction), [k, res, res] for multi-class; [res] on a line
     epoch: int
+
+
+class _Epoch:
+    """What one epoch's batches leave for its record, kept as tensors until the epoch's one sync."""
+
+    def __init__(self, nonnegative: list[bool]):
+        self.terms: list[torch.Tensor] = []  # per batch: mean loss, score
+        self.sizes: list[int] = []
+        self.nonnegative = nonnegative  # per hidden layer: outputs never below zero
+        self.mass: list[torch.Tensor] = []  # per hidden layer and unit, the summed size of its outputs
+        self.objective = None
+
+    def add(self, trainer: Trainer, loss, out, y, hidden, objective=None) -> None:
+        n = y.shape[0]
+        self.terms += (loss, trainer._score(out, y))
+        self.sizes.append(n)
+        self.objective = loss if objective is None else objective
+        # A dead unit's outputs are all zero; their summed size is several times cheaper to get than a count.
+        mass = [
+            (h if h.shape[0] == n else h[:n]).sum(0) if plus else (h if h.shape[0] == n else h[:n]).abs().sum(0)
+            for h, plus in zip(hidden, self.nonnegative)
+        ]
+        self.mass = mass if not self.mass else [a + b for a, b in zip(self.mass, mass)]
+
+    def values(self, norms, test) -> list[float]:
+        """[loss, score per batch..., weight and bias gradient norms..., test loss, test score,
+        objective of the last batch, hidden units' output size...], as Python floats."""
+        scalars = [*self.terms, *norms, *([] if test is None else test), self.objective]
+        self.objective_at = len(scalars) - 1
+        return torch.cat([torch.stack(scalars), *self.mass]).tolist()
 
 
 class Trainer:
@@ -75,6 +105,11 @@ class Trainer:
         )
         self.model.initialise(config.init, self._init_generator)
         self.model.to(self.device)
+        self._params = [p for layer in self.model.linears for p in (layer.weight, layer.bias)]
+        # L-BFGS evaluates its closure several times per step: it keeps autograd's own path.
+        fast = not optim.OPTIMIZERS[config.optimizer].needs_closure
+        self._backprop = backprop.Backprop(self.model) if fast else None
+        self._plain_sgd = config.optimizer == "sgd"
         self._initial_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self.X_train = torch.as_tensor(self.data.X_train, device=self.device)
         self.X_test = torch.as_tensor(self.data.X_test, device=self.device)
@@ -84,6 +119,16 @@ class Trainer:
             float(np.sum((self.data.y_train - self.data.y_train.mean()) ** 2)),
             float(np.sum((self.data.y_test - self.data.y_test.mean()) ** 2)) if len(self.data.y_test) else 0.0,
         )
+        metric = "r2" if self.task == REGRESSION else "accuracy"
+        n_layers = len(self.model.linears)
+        norm_keys = [f"grad_norm_{i}" for i in range(1, n_layers)] + ["grad_norm_out"]
+        self._keys = (f"train_{metric}", f"test_{metric}", norm_keys)
+        self._nonnegative = [name in ("relu", "sigmoid", "softplus") for name in self.model.activation_names]
+        self._positive = {id(y): y > 0.5 for y in (self.y_train, self.y_test) if y.dtype.is_floating_point}
+        self._joint = None
+        full_batch = config.batch_size == 0 or config.batch_size >= len(self.X_train)
+        if fast and full_batch and self._backprop.hand_written and not config.dropout and len(self.X_test):
+            self._joint = torch.cat([self.X_train, self.X_test])
         self._grid_cache: dict = {}
         self.reset()
 
@@ -160,7 +205,21 @@ class Trainer:
         self.status = TRAINING
         start = time.perf_counter()
         done = 0
-        for _ in range(min(n_epochs, self.remaining)):
+        # The fast path builds no autograd graph; one no_grad for the whole chunk, not one per epoch.
+        with torch.no_grad() if self._backprop is not None else contextlib.nullcontext():
+            done = self._epochs(min(n_epochs, self.remaining), start, max_seconds)
+        self.seconds += time.perf_counter() - start
+        if not self.diverged and not self._weights_finite():  # the chunk's last update blew up
+            self._diverge()
+        if self.status == TRAINING and self.remaining == 0:
+            self.status = DONE
+        if self.finished and not self.diverged:
+            self._snapshot()
+        return done
+
+    def _epochs(self, n: int, start: float, max_seconds: float | None) -> int:
+        done = 0
+        for _ in range(n):
             record = self._epoch()
             done += 1
             if record is None:
@@ -172,13 +231,6 @@ class Trainer:
                 self._snapshot()
             if max_seconds is not None and time.perf_counter() - start > max_seconds:
                 break
-        self.seconds += time.perf_counter() - start
-        if not self.diverged and not self._weights_finite():  # the chunk's last update blew up
-            self._diverge()
-        if self.status == TRAINING and self.remaining == 0:
-            self.status = DONE
-        if self.finished and not self.diverged:
-            self._snapshot()
         return done
 
     def run(self) -> Trainer:
@@ -234,10 +286,13 @@ class Trainer:
         Metrics come from the training forward pass itself (no second pass over the training
         data). Returns the epoch's record, or None when the loss stopped being finite.
         """
-        test = self._evaluate(self.X_test, self.y_test) if len(self.X_test) else None
-        sums = None
-        peaks = None
-        n_seen = 0
+        if self._backprop is not None:
+            return self._fast_epoch()
+        test = None
+        if len(self.X_test):
+            with torch.no_grad(), self._eval_mode(self.model) as model:
+                test = self._test_terms(model(self.X_test))
+        epoch = _Epoch(self._nonnegative)
         needs_closure = optim.OPTIMIZERS[self.config.optimizer].needs_closure
         for xb, yb in self._batches():
             captured = {}
@@ -248,38 +303,102 @@ class Trainer:
                 closure()
             if not torch.isfinite(captured["objective"]):
                 return self._diverge()
+            # Norms before the step: foreach optimizers may update .grad in place (SGD with Nesterov does).
+            norms = torch._foreach_norm([p.grad if p.grad is not None else torch.zeros_like(p) for p in self._params])
             if not needs_closure:
                 self.optimizer.step()
-            out, hidden = captured["out"].detach(), captured["hidden"]
-            batch = torch.stack([captured["loss"].detach() * len(xb), self._score(out, yb)])
-            sums = batch if sums is None else sums + batch
-            # A unit is dead when its output is zero for every point of the epoch (abs-sum is much cheaper than amax).
-            layer_mass = [h.detach().abs().sum(0) for h in hidden]
-            peaks = layer_mass if peaks is None else [a + b for a, b in zip(peaks, layer_mass)]
-            n_seen += len(xb)
-        grad_norms = self._grad_norms()
-        dead = [(p == 0).sum() for p in peaks] if peaks else []
-        values = torch.cat([sums, grad_norms, torch.stack(dead).float() if dead else sums[:0]]).tolist()
+            epoch.add(self, captured["loss"].detach(), captured["out"].detach(), yb, captured["hidden"])
+        values = epoch.values(norms, test)
+        return self._finish_epoch(epoch, values, norms, test)
+
+    def _fast_epoch(self) -> dict[str, float] | None:
+        """The same epoch as ``_epoch``, with hand-written backpropagation (see nnplay.backprop).
+
+        Full batch and without dropout, one pass over the training and test rows together serves
+        both: the test metrics are taken before the update either way. The last batch's metrics
+        come back (one sync) before its update, which is when a non-finite loss is caught.
+        """
+        bp = self._backprop
+        test = None
+        if len(self.X_test) and self._joint is None:
+            test = self._test_terms(bp.forward(self.X_test, train=False).out)
+        epoch = _Epoch(self._nonnegative)
+        batches = self._batches()
+        for i, (xb, yb) in enumerate(batches):
+            n = xb.shape[0]
+            fwd = bp.forward(xb if self._joint is None else self._joint)
+            out = fwd.out if self._joint is None else fwd.out[:n]
+            if self._joint is not None:
+                test = self._test_terms(fwd.out[n:])
+            loss, dout = backprop.loss_gradient(self.loss, out, yb, self.task)
+            grads = bp.backward(fwd, dout)
+            objective = self._add_penalty(loss, grads)
+            epoch.add(self, loss, out, yb, fwd.hidden, objective)
+            if i < len(batches) - 1:
+                if not math.isfinite(objective.item()):
+                    return self._diverge()
+                self._apply(grads)
+        norms = torch._foreach_norm(grads)
+        values = epoch.values(norms, test)
+        if not math.isfinite(values[epoch.objective_at]):
+            return self._diverge()
+        self._apply(grads)
+        return self._finish_epoch(epoch, values, norms, test)
+
+    def _add_penalty(self, loss, grads):
+        """The objective (loss plus L1/L2 on the weights), with the penalty's gradient added to ``grads``."""
+        c = self.config
+        if c.l1 == 0 and c.l2 == 0:
+            return loss
+        objective = loss
+        for i in range(0, len(grads), 2):
+            w = self._params[i]
+            if c.l1:
+                objective = objective + c.l1 * w.abs().sum()
+                grads[i] = grads[i] + c.l1 * torch.sign(w)
+            if c.l2:
+                objective = objective + c.l2 * w.pow(2).sum()
+                grads[i] = grads[i] + (2 * c.l2) * w
+        return objective
+
+    def _apply(self, grads) -> None:
+        """The optimizer's step with these gradients (left in ``.grad`` as backward would leave them)."""
+        for p, g in zip(self._params, grads):
+            p.grad = g
+        group = self.optimizer.param_groups[0]
+        if self._plain_sgd and group["momentum"] == 0:
+            # What SGD without momentum does per weight, as one call instead of one per tensor.
+            torch._foreach_add_(self._params, grads, alpha=-group["lr"])
+        else:
+            self.optimizer.step()
+
+    def _test_terms(self, out) -> torch.Tensor:
+        return torch.stack([self.loss.fn(out, self.y_test, self.task), self._score(out, self.y_test)])
+
+    def _finish_epoch(self, epoch: _Epoch, values: list[float], norms, test) -> dict[str, float]:
+        n_batches, n_grads = len(epoch.terms) // 2, len(norms)
+        loss_sum = sum(v * n for v, n in zip(values[0 : 2 * n_batches : 2], epoch.sizes))
+        score = sum(values[1 : 2 * n_batches : 2])
+        at = 2 * n_batches
+        norms = [math.hypot(w, b) for w, b in zip(values[at : at + n_grads : 2], values[at + 1 : at + n_grads : 2])]
+        at += n_grads
+        if test is not None:
+            test = (values[at], self._metric(values[at + 1], len(self.X_test), self._sst[1]))
+            at += 2
+        at += 1  # the objective
+        units = sum(self.config.hidden)
+        dead = values[at : at + units].count(0.0)
         lr = self.optimizer.param_groups[0]["lr"]
         if self.scheduler is not None:
             self.scheduler.step()
         self.epoch += 1
-        return self._record(values, n_seen, test, lr)
-
-    def _record(self, values, n_seen, test, lr) -> dict[str, float]:
-        n_layers = len(self.model.linears)
-        loss_sum, score = values[0], values[1]
-        norms = values[2 : 2 + n_layers]
-        dead = values[2 + n_layers :]
+        n_seen = sum(epoch.sizes)
         record = {"epoch": float(self.epoch), "train_loss": loss_sum / n_seen, "lr": float(lr)}
-        metric = "r2" if self.task == REGRESSION else "accuracy"
-        record[f"train_{metric}"] = self._metric(score, n_seen, self._sst[0])
+        record[self._keys[0]] = self._metric(score, n_seen, self._sst[0])
         if test is not None:
-            record["test_loss"], record[f"test_{metric}"] = test
-        for i, g in enumerate(norms, start=1):
-            record[f"grad_norm_{i}" if i < n_layers else "grad_norm_out"] = g
-        units = sum(self.config.hidden)
-        record["dead_fraction"] = sum(dead) / units if units else 0.0
+            record["test_loss"], record[self._keys[1]] = test
+        record.update(zip(self._keys[2], norms))
+        record["dead_fraction"] = dead / units if units else 0.0
         return record
 
     def _metric(self, score: float, n: int, sst: float) -> float:
@@ -292,16 +411,9 @@ class Trainer:
         if self.task == REGRESSION:
             return (out[:, 0] - y).pow(2).sum()
         if out.shape[1] == 1:
-            return ((out[:, 0] > 0) == (y > 0.5)).sum().float()
-        return (out.argmax(1) == y).sum().float()
-
-    def _grad_norms(self) -> torch.Tensor:
-        grads = []
-        for layer in self.model.linears:
-            for p in (layer.weight, layer.bias):
-                grads.append(p.grad if p.grad is not None else torch.zeros_like(p))
-        norms = torch.stack(torch._foreach_norm(grads)).view(-1, 2)
-        return norms.pow(2).sum(1).sqrt()
+            positive = self._positive.get(id(y))  # the full sets' are worked out once
+            return ((out[:, 0] > 0) == (y > 0.5 if positive is None else positive)).sum(dtype=out.dtype)
+        return (out.argmax(1) == y).sum(dtype=out.dtype)
 
     @contextlib.contextmanager
     def _eval_mode(self, model: Network):

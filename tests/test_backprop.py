@@ -1,0 +1,149 @@
+"""The hand-written backpropagation against autograd, and the Trainer's fast path against its autograd path."""
+
+import pytest
+import torch
+
+from nnplay import backprop, losses
+from nnplay.config import Config
+from nnplay.model import ACTIVATIONS, Network
+from nnplay.train import Trainer
+
+
+@pytest.mark.parametrize("name", list(ACTIVATIONS))
+def test_each_activation_matches_its_module_and_autograd(name):
+    assert set(backprop.ACTIVATIONS) == set(ACTIVATIONS)
+    forward, derivative = backprop.ACTIVATIONS[name]
+    module = ACTIVATIONS[name][1]()
+    z = torch.randn(64, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) * 3
+    z[0, 0] = 0.0  # the kink of ReLU-like functions
+    z.requires_grad_()
+    a = module(z)
+    g = torch.randn_like(a)
+    (expected,) = torch.autograd.grad(a, z, g)
+    with torch.no_grad():
+        assert torch.equal(forward(z), a)
+        assert torch.allclose(derivative(g, z, a), expected, rtol=1e-12, atol=1e-12)
+
+
+def _autograd_gradients(model, x, y, spec, task):
+    model.zero_grad()
+    spec.fn(model(x), y, task).backward()
+    return [p.grad.clone() for layer in model.linears for p in (layer.weight, layer.bias)]
+
+
+@pytest.mark.parametrize(
+    "hidden, activation, custom",
+    [
+        ((8, 4), ("relu",), ""),
+        ((6,), ("tanh",), ""),
+        ((5, 5, 3), ("gelu", "sine", "softplus"), ""),
+        ((7, 3), ("relu+tanh",), ""),  # the article's mixed block: autograd on its own small graph
+        ((4,), ("custom",), "x * sigmoid(x)"),
+        ((), ("relu",), ""),
+    ],
+)
+@pytest.mark.parametrize("loss", ["bce", "cross_entropy", "mse", "huber", "custom"])
+def test_gradients_equal_autograd(hidden, activation, custom, loss):
+    gen = torch.Generator().manual_seed(0)
+    x = torch.randn(50, 3, dtype=torch.float64, generator=gen)
+    task = "binary"
+    spec = losses.custom("mean((y_pred - y)**4)") if loss == "custom" else losses.LOSSES[loss]
+    n_out, head = spec.outputs(task, 2)
+    y = spec.prepare((x[:, 0] > 0).long().numpy(), task)
+    if y.is_floating_point():
+        y = y.double()
+    model = Network(3, hidden, activation, n_out, head, custom_activation=custom).double()
+    model.initialise("default", gen)
+    expected = _autograd_gradients(model, x, y, spec, task)
+    bp = backprop.Backprop(model)
+    with torch.no_grad():
+        fwd = bp.forward(x)
+        assert torch.allclose(fwd.out, model(x))
+        loss_value, dout = backprop.loss_gradient(spec, fwd.out, y, task)
+        got = bp.backward(fwd, dout)
+    assert loss_value.item() == pytest.approx(spec.fn(model(x), y, task).item(), rel=1e-12)
+    for a, b in zip(got, expected):
+        assert torch.allclose(a, b, rtol=1e-10, atol=1e-12)
+
+
+def test_gradients_of_the_training_rows_of_a_joint_pass():
+    """Training and test rows go through one forward pass; only the training rows are backpropagated."""
+    model = Network(2, (6, 3), ("tanh",), 1, "sigmoid")
+    x = torch.randn(40, 2)
+    y = (x[:, 0] > 0).float()
+    spec = losses.LOSSES["bce"]
+    expected = _autograd_gradients(model, x[:30], y[:30], spec, "binary")
+    bp = backprop.Backprop(model)
+    with torch.no_grad():
+        fwd = bp.forward(x)
+        _, dout = backprop.loss_gradient(spec, fwd.out[:30], y[:30], "binary")
+        got = bp.backward(fwd, dout)
+    for a, b in zip(got, expected):
+        assert torch.allclose(a, b, atol=1e-6)
+
+
+def test_the_written_out_loss_gradients_equal_autograd():
+    gen = torch.Generator().manual_seed(3)
+    cases = [("bce", "binary", 1, 2), ("cross_entropy", "multiclass", 4, 4), ("cross_entropy", "binary", 2, 2)]
+    cases.append(("mse", "regression", 1, 0))
+    for name, task, outputs, classes in cases:
+        spec = losses.LOSSES[name]
+        out = torch.randn(30, outputs, dtype=torch.float64, generator=gen)
+        raw = torch.randint(0, classes, (30,), generator=gen) if classes else torch.randn(30, generator=gen)
+        y = spec.prepare(raw.numpy(), task)
+        y = y.double() if y.is_floating_point() else y
+        leaf = out.clone().requires_grad_()
+        value = spec.fn(leaf, y, task)
+        (expected,) = torch.autograd.grad(value, leaf)
+        got_value, got = spec.gradient(out, y, task)
+        assert got_value.item() == pytest.approx(value.item(), rel=1e-12), name
+        assert torch.allclose(got, expected, rtol=1e-12, atol=1e-15), name
+
+
+def _both_paths(config: Config, epochs: int | None = None):
+    fast, slow = Trainer(config), Trainer(config)
+    assert fast._backprop is not None
+    slow._backprop = slow._joint = None  # autograd's own path, as L-BFGS takes
+    for t in (fast, slow):
+        t.step(epochs or config.epochs)
+    return fast, slow
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        Config(n_samples=200, epochs=60),  # full batch, test rows in the same pass
+        Config(n_samples=200, epochs=20, batch_size=32, optimizer="adam", l2=0.01),
+        Config(n_samples=200, epochs=40, dropout=0.2, activation=("relu",)),
+        Config(n_samples=200, epochs=40, hidden=(6, 6), activation=("relu+tanh",), mix="product"),
+        Config(n_samples=200, epochs=40, dataset="blobs", n_classes=3, l1=0.001, optimizer="rmsprop", momentum=0.5),
+        Config(n_samples=200, epochs=40, dataset="sine", loss="huber", schedule="cosine"),
+        Config(n_samples=200, epochs=40, loss="custom", activation=("custom",), test_fraction=0),
+        Config(n_samples=200, epochs=40, init="zeros", hidden=(4,)),
+        Config(n_samples=200, epochs=40, hidden=()),
+        Config(n_samples=200, epochs=40, optimizer="sgd", momentum=0.9, nesterov=True),
+    ],
+    ids=["full", "minibatch-adam-l2", "dropout", "mixed", "multiclass-l1", "regression", "custom", "zeros", "none",
+         "nesterov"],
+)
+def test_fast_path_records_equal_the_autograd_path(config):
+    fast, slow = _both_paths(config)
+    assert fast.status == slow.status and fast.epoch == slow.epoch
+    assert [r.keys() for r in fast.records.records] == [r.keys() for r in slow.records.records]
+    for a, b in zip(fast.records.records, slow.records.records):
+        for key in a:
+            assert a[key] == pytest.approx(b[key], rel=1e-4, abs=1e-5), key
+    for p, q in zip(fast.model.parameters(), slow.model.parameters()):
+        assert torch.allclose(p, q, atol=1e-5)
+        assert torch.allclose(p.grad, q.grad, atol=1e-5)  # left in .grad, as backward() leaves them
+
+
+def test_divergence_is_caught_before_the_update_on_both_paths():
+    config = Config(n_samples=200, epochs=200, lr=1000, optimizer="sgd", activation=("linear",), hidden=(16, 16))
+    fast, slow = _both_paths(config)
+    assert fast.diverged and slow.diverged
+    assert fast.epoch == slow.epoch
+
+
+def test_lbfgs_keeps_the_autograd_path():
+    assert Trainer(Config(n_samples=100, epochs=3, optimizer="lbfgs"))._backprop is None
