@@ -102,10 +102,10 @@ def boundary_chart(
         .mark_image(aspect=False, align="left", baseline="top")
         .encode(
             x=alt.X("x:Q", scale=x_scale, title=axis_titles[0]),
-            x2="x2:Q",
+            x2=alt.X2("x2:Q"),
             y=alt.Y("y:Q", scale=y_scale, title=axis_titles[1]),
-            y2="y2:Q",
-            url="url:N",
+            y2=alt.Y2("y2:Q"),
+            url=alt.Url("url:N"),
         )
     )
     layers = [base]
@@ -128,7 +128,7 @@ def boundary_chart(
                 color=colour,
                 shape=alt.Shape("split:N", scale=alt.Scale(domain=["train", "test"], range=["circle", "square"])),
                 stroke=alt.value("white"),
-                tooltip=["x:Q", "y:Q", "label", "split"],
+                tooltip=[alt.Tooltip("x:Q"), alt.Tooltip("y:Q"), alt.Tooltip("label"), alt.Tooltip("split")],
             )
         )
     return alt.layer(*layers).properties(width=SIZE, height=SIZE, title=title)
@@ -137,12 +137,16 @@ def boundary_chart(
 def curve_chart(grid, points: pd.DataFrame, *, axis_title: str = "x", title: str = "") -> alt.Chart:
     """Regression on 1-D input: the fitted curve over the data."""
     line = pd.DataFrame({"x": grid.xs, "y": grid.values})
-    fit = alt.Chart(line).mark_line(color=PALETTE[1], strokeWidth=2.5).encode(x=alt.X("x:Q", title=axis_title), y="y:Q")
+    fit = (
+        alt.Chart(line)
+        .mark_line(color=PALETTE[1], strokeWidth=2.5)
+        .encode(x=alt.X("x:Q", title=axis_title), y=alt.Y("y:Q"))
+    )
     dots = (
         alt.Chart(points)
         .mark_point(filled=True, size=22, opacity=0.6)
         .encode(
-            x="x:Q",
+            x=alt.X("x:Q"),
             y=alt.Y("label:Q", title="y"),
             color=alt.Color("split:N", scale=alt.Scale(domain=["train", "test"], range=[TRAIN, PALETTE[0]])),
         )
@@ -166,7 +170,7 @@ def loss_chart(history: pd.DataFrame, *, log_scale: bool = False, metric: str = 
             x=alt.X("epoch:Q", title="epoch"),
             y=alt.Y("value:Q", title="loss", scale=y_scale),
             color=colour,
-            tooltip=["epoch:Q", "split:N", alt.Tooltip("value:Q", format=".4f")],
+            tooltip=[alt.Tooltip("epoch:Q"), alt.Tooltip("split:N"), alt.Tooltip("value:Q", format=".4f")],
         )
         .properties(width=SIZE * 1.1, height=170)
     )
@@ -178,7 +182,7 @@ def loss_chart(history: pd.DataFrame, *, log_scale: bool = False, metric: str = 
             x=alt.X("epoch:Q", title="epoch"),
             y=alt.Y("value:Q", title=label, scale=alt.Scale(domain=[0, 1] if metric == "accuracy" else [-0.2, 1])),
             color=colour,
-            tooltip=["epoch:Q", "split:N", alt.Tooltip("value:Q", format=".3f")],
+            tooltip=[alt.Tooltip("epoch:Q"), alt.Tooltip("split:N"), alt.Tooltip("value:Q", format=".3f")],
         )
         .properties(width=SIZE * 1.1, height=110)
     )
@@ -207,11 +211,11 @@ def drift_chart(
         .mark_bar(opacity=0.85, binSpacing=0)
         .encode(
             x=alt.X("start:Q", bin="binned", title=title, scale=alt.Scale(domain=[0, 1])),
-            x2="end:Q",
+            x2=alt.X2("end:Q"),
             y=alt.Y("count:Q", stack=True, title=None, axis=alt.Axis(labels=False, ticks=False)),
             color=alt.Color("class:N", scale=alt.Scale(domain=class_names, range=class_colours(len(class_names)))),
             row=alt.Row("epoch:O", title="epoch", header=alt.Header(labelAngle=0, labelAlign="left")),
-            tooltip=["epoch:O", "class:N", "count:Q"],
+            tooltip=[alt.Tooltip("epoch:O"), alt.Tooltip("class:N"), alt.Tooltip("count:Q")],
         )
         .properties(width=SIZE * 0.8, height=26)
         .configure_facet(spacing=2)
@@ -232,7 +236,7 @@ def bars_chart(outputs: np.ndarray, labels: np.ndarray, class_names: list[str], 
             x=alt.X("point:O", axis=None, title="training points"),
             y=alt.Y("output:Q", scale=alt.Scale(domain=[0, 1]), title="output"),
             color=alt.Color("class:N", scale=alt.Scale(domain=class_names, range=class_colours(len(class_names)))),
-            tooltip=["point:O", alt.Tooltip("output:Q", format=".3f"), "class:N"],
+            tooltip=[alt.Tooltip("point:O"), alt.Tooltip("output:Q", format=".3f"), alt.Tooltip("class:N")],
         )
         .properties(width=SIZE * 1.1, height=150, title=f"outputs at epoch {epoch}")
     )
@@ -248,10 +252,11 @@ def confusion_chart(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[st
     )
     base = alt.Chart(frame).encode(x=alt.X("predicted:N", sort=class_names), y=alt.Y("true:N", sort=class_names))
     cells = base.mark_rect().encode(
-        color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"), legend=None), tooltip=["true", "predicted", "count"]
+        color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"), legend=None),
+        tooltip=[alt.Tooltip("true"), alt.Tooltip("predicted"), alt.Tooltip("count")],
     )
     text = base.mark_text(fontSize=13).encode(
-        text="count:Q",
+        text=alt.Text("count:Q"),
         color=alt.condition(alt.datum.count > counts.max() / 2, alt.value("white"), alt.value("black")),
     )
     return (cells + text).properties(width=min(60 * k, SIZE), height=min(60 * k, SIZE))
@@ -291,8 +296,8 @@ def network_chart(weights: list[np.ndarray], input_names: list[str], output_name
         .encode(
             x=alt.X("x:Q", axis=None),
             y=alt.Y("y:Q", axis=None, scale=alt.Scale(domain=[0, 1])),
-            x2="x2:Q",
-            y2="y2:Q",
+            x2=alt.X2("x2:Q"),
+            y2=alt.Y2("y2:Q"),
             color=alt.Color(
                 "sign:N",
                 scale=alt.Scale(domain=["positive", "negative"], range=[PALETTE[1], PALETTE[0]]),
@@ -305,12 +310,14 @@ def network_chart(weights: list[np.ndarray], input_names: list[str], output_name
     node = (
         alt.Chart(pd.DataFrame(nodes))
         .mark_circle(size=220, color="#666666", opacity=1)
-        .encode(x="layer:Q", y="y:Q", tooltip=["name:N"])
+        .encode(x=alt.X("layer:Q"), y=alt.Y("y:Q"), tooltip=[alt.Tooltip("name:N")])
     )
     inputs = alt.Chart(pd.DataFrame([n for n in nodes if n["layer"] == 0]))
     outputs = alt.Chart(pd.DataFrame([n for n in nodes if n["layer"] == len(sizes) - 1]))
     labels = [
-        chart.mark_text(dx=dx, align=align, color="#888888", fontSize=13).encode(x="layer:Q", y="y:Q", text="name:N")
+        chart.mark_text(dx=dx, align=align, color="#888888", fontSize=13).encode(
+            x=alt.X("layer:Q"), y=alt.Y("y:Q"), text=alt.Text("name:N")
+        )
         for chart, dx, align in ((inputs, -16, "right"), (outputs, 16, "left"))
     ]
     return alt.layer(edge, node, *labels).properties(width=max(300, 110 * len(sizes)), height=SIZE)
@@ -334,8 +341,8 @@ def neuron_charts(grids: list[np.ndarray], *, size: int = 70) -> alt.Chart:
         .encode(
             x=alt.X("unit:O", title="neuron"),
             y=alt.Y("layer:N", title=None),
-            url="url:N",
-            tooltip=["layer", "unit", "range"],
+            url=alt.Url("url:N"),
+            tooltip=[alt.Tooltip("layer"), alt.Tooltip("unit"), alt.Tooltip("range")],
         )
         .properties(width=alt.Step(size + 8), height=alt.Step(size + 8))
     )
@@ -349,10 +356,10 @@ def compare_chart(curves: pd.DataFrame, *, title: str = "", log_scale: bool = Fa
         alt.Chart(curves)
         .mark_line()
         .encode(
-            x="epoch:Q",
+            x=alt.X("epoch:Q"),
             y=alt.Y("train_loss:Q", title="train loss", scale=alt.Scale(type="log") if log else alt.Scale()),
             color=alt.Color("run:N", scale=alt.Scale(domain=runs, range=class_colours(len(runs)))),
-            tooltip=["run:N", "epoch:Q", alt.Tooltip("train_loss:Q", format=".4f")],
+            tooltip=[alt.Tooltip("run:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("train_loss:Q", format=".4f")],
         )
         .properties(height=240, title=title)
     )
@@ -365,14 +372,14 @@ def scatter_chart(frame: pd.DataFrame) -> alt.Chart:
     line = (
         alt.Chart(pd.DataFrame({"true": [lo, hi], "predicted": [lo, hi]}))
         .mark_line(color=TEST, strokeDash=[4, 4])
-        .encode(x="true:Q", y="predicted:Q")
+        .encode(x=alt.X("true:Q"), y=alt.Y("predicted:Q"))
     )
     dots = (
         alt.Chart(frame)
         .mark_circle(size=24, opacity=0.6)
         .encode(
-            x="true:Q",
-            y="predicted:Q",
+            x=alt.X("true:Q"),
+            y=alt.Y("predicted:Q"),
             color=alt.Color("run:N", scale=alt.Scale(domain=runs, range=class_colours(len(runs)))),
         )
     )
@@ -396,4 +403,97 @@ def pairs_chart(frame: pd.DataFrame, names: list[str], *, regression: bool, clas
         )
         .properties(width=max(60, 420 // len(names)), height=max(60, 420 // len(names)))
         .repeat(row=names, column=names)
+    )
+
+
+# --- Compare and Sweep ---------------------------------------------------------------------------
+
+# A and B in Compare: green and purple, apart from the classes' orange and blue in the boundary maps.
+RUN_COLOURS = {"A": PALETTE[2], "B": PALETTE[3]}
+
+
+def pair_loss_chart(curves: pd.DataFrame, *, log_scale: bool = False, title: str = "") -> alt.Chart:
+    """A's and B's loss curves overlaid (long form: epoch, run, split, loss): train solid, test dashed."""
+    curves = curves.dropna(subset=["loss"])
+    log = log_scale and bool((curves["loss"] > 0).all())  # a log axis cannot show zero or less
+    return (
+        alt.Chart(curves)
+        .mark_line()
+        .encode(
+            x=alt.X("epoch:Q", title="epoch"),
+            y=alt.Y("loss:Q", title="loss", scale=alt.Scale(type="log") if log else alt.Scale(zero=True)),
+            color=alt.Color(
+                "run:N", scale=alt.Scale(domain=list(RUN_COLOURS), range=list(RUN_COLOURS.values())), title=""
+            ),
+            strokeDash=alt.StrokeDash(
+                "split:N", scale=alt.Scale(domain=["train", "test"], range=[[1, 0], [5, 3]]), title=""
+            ),
+            detail=alt.Detail("split:N"),
+            tooltip=[
+                alt.Tooltip("run:N"),
+                alt.Tooltip("split:N"),
+                alt.Tooltip("epoch:Q"),
+                alt.Tooltip("loss:Q", format=".4f"),
+            ],
+        )
+        .properties(width=SIZE * 1.6, height=240, title=title)
+    )
+
+
+def _knob_scale(values, log: bool) -> alt.Scale:
+    """A log axis for rates; symlog when zero is among them (a log axis cannot place 0)."""
+    values = np.asarray(values, dtype=float)
+    if not log:
+        return alt.Scale(zero=False)
+    positive = values[values > 0]
+    if len(positive) == len(values):
+        return alt.Scale(type="log")
+    return alt.Scale(type="symlog", constant=float(positive.min()) if len(positive) else 1.0)
+
+
+def sweep_metric_chart(
+    finals: pd.DataFrame, *, knob_title: str, log_x: bool = False, metric: str = "accuracy"
+) -> alt.HConcatChart:
+    """Final loss and accuracy (R²) against the knob's value (long form: value, split, loss, score)."""
+    scale = _knob_scale(finals["value"], log_x)
+    colour = alt.Color("split:N", scale=alt.Scale(domain=["train", "test"], range=[PALETTE[1], PALETTE[0]]), title="")
+    x = alt.X("value:Q", title=knob_title, scale=scale)
+    label = "R²" if metric == "r2" else "accuracy"
+
+    def panel(column: str, title: str, y_scale: alt.Scale) -> alt.Chart:
+        return (
+            alt.Chart(finals.dropna(subset=[column]))
+            .mark_line(point=True)
+            .encode(
+                x=x,
+                y=alt.Y(f"{column}:Q", title=title, scale=y_scale),
+                color=colour,
+                tooltip=[alt.Tooltip("value:Q"), alt.Tooltip("split:N"), alt.Tooltip(f"{column}:Q", format=".4f")],
+            )
+            .properties(width=SIZE * 0.9, height=220)
+        )
+
+    score_scale = alt.Scale(domain=[0, 1]) if metric == "accuracy" else alt.Scale(zero=False)
+    return alt.hconcat(panel("loss", "final loss", alt.Scale(zero=True)), panel("score", f"final {label}", score_scale))
+
+
+def sweep_curves_chart(curves: pd.DataFrame, *, knob_title: str, log_scale: bool = False) -> alt.Chart:
+    """Every value's train loss curve overlaid (long form: epoch, label, train_loss), coloured by the
+    value in the order given; past eight values the colours repeat with dashes."""
+    labels = list(dict.fromkeys(curves["label"]))
+    # The dash pattern gets a field of its own: a second encoding of "label" would merge into the colour legend.
+    cycle = curves["label"].map({label: i // len(PALETTE) for i, label in enumerate(labels)})
+    log = log_scale and bool((curves["train_loss"] > 0).all())
+    colours = alt.Scale(domain=labels, range=class_colours(len(labels)))
+    return (
+        alt.Chart(curves.assign(cycle=cycle))
+        .mark_line()
+        .encode(
+            x=alt.X("epoch:Q", title="epoch"),
+            y=alt.Y("train_loss:Q", title="train loss", scale=alt.Scale(type="log") if log else alt.Scale(zero=True)),
+            color=alt.Color("label:N", scale=colours, title=knob_title),
+            strokeDash=alt.StrokeDash("cycle:O", scale=alt.Scale(domain=[0, 1], range=[[1, 0], [6, 3]]), legend=None),
+            tooltip=[alt.Tooltip("label:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("train_loss:Q", format=".4f")],
+        )
+        .properties(width=SIZE * 1.6, height=260)
     )
