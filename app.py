@@ -4,16 +4,23 @@ The sidebar is drawn by each page (``pages._shared.frame``), not here: with a ``
 beside the entry point, Streamlit 1.67 resets the entry point's widgets on every rerun.
 """
 
+from pathlib import Path
+
 import streamlit as st
+
+# Absolute, so the app also runs from another entry point (deploy/cloud/streamlit_app.py).
+PAGES = Path(__file__).resolve().parent / "pages"
 
 st.set_page_config(page_title="nnplay", page_icon="🧠", layout="wide")
 st.navigation(
     [
-        st.Page("pages/playground.py", title="Playground", icon=":material/tune:", default=True),
-        st.Page("pages/inside.py", title="Inside the network", icon=":material/hub:"),
-        st.Page("pages/lab.py", title="Lab", icon=":material/science:"),
-        st.Page("pages/lesson.py", title="Lesson", icon=":material/school:"),
-        st.Page("pages/data.py", title="Data", icon=":material/scatter_plot:"),
-        st.Page("pages/about.py", title="About", icon=":material/help:"),
+        st.Page(PAGES / "playground.py", title="Playground", icon=":material/tune:", default=True),
+        st.Page(PAGES / "compare.py", title="Compare", icon=":material/compare:"),
+        st.Page(PAGES / "sweep.py", title="Sweep", icon=":material/stacked_line_chart:"),
+        st.Page(PAGES / "inside.py", title="Inside the network", icon=":material/hub:"),
+        st.Page(PAGES / "lab.py", title="Lab", icon=":material/science:"),
+        st.Page(PAGES / "lesson.py", title="Lesson", icon=":material/school:"),
+        st.Page(PAGES / "data.py", title="Data", icon=":material/scatter_plot:"),
+        st.Page(PAGES / "about.py", title="About", icon=":material/help:"),
     ]
 ).run()

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
+from streamlit.runtime.pages_manager import PagesManager
 
 from nnplay import charts, data, losses, model, optim
 from nnplay.config import FIELDS, TYPES, Config, ConfigError
@@ -17,7 +18,8 @@ from nnplay.export import ExportError, export
 from nnplay.limits import Limits, count_parameters
 from nnplay.train import Trainer
 
-APP_PARAMS = ("autoplay", "hide", "page")  # URL keys that belong to the app, not the Config
+COMPARE_PARAMS = tuple(f"b_{name}" for name in FIELDS)  # the Compare page's B: b_lr=0.1 ...
+APP_PARAMS = ("autoplay", "hide", "page", *COMPARE_PARAMS)  # URL keys that belong to the app, not the Config
 LR_STEPS = (1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 RATE_STEPS = (0.0, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
 TICK_SECONDS = 0.15
@@ -69,14 +71,24 @@ LABELS = {
 # --- session ------------------------------------------------------------------------------------
 
 
-def frame() -> None:
-    """What every page starts with: the session, the sidebar, the URL."""
+def frame(page_params: dict[str, str] | None = None) -> None:
+    """What every page starts with: the session, the sidebar, the URL (plus the page's own
+    ``page_params``, e.g. Compare's ``b_`` keys; leaving the page drops them)."""
+    if PagesManager.uses_pages_directory and "config" not in st.session_state:
+        # A fresh server takes a folder named pages/ beside the entry point for the old multipage
+        # scheme until some run reaches st.navigation: a first visit straight to /inside ran this
+        # page alone (raw file names for navigation, no page config). Running app.py instead puts
+        # the visit through st.navigation, which also turns the old scheme off for the server.
+        # Only on a session's first run: a rerun would drop a button's click, and AppTest, which
+        # brings the old scheme back before every run, runs pages alone on purpose.
+        PagesManager.uses_pages_directory = False
+        st.rerun()
     init_session()
     # The widgets are drawn by each page, so Streamlit scopes their state to the page; putting the
     # Config's values back before drawing keeps every page's sidebar true to the session.
     sync_widgets(st.session_state.config)
     sidebar()
-    write_url()
+    write_url(page_params)
 
 
 def init_session() -> None:
@@ -103,11 +115,12 @@ def init_session() -> None:
     ss.lock = threading.Lock()  # one training step at a time: a tick may still run when a button is pressed
 
 
-def write_url() -> None:
+def write_url(page_params: dict[str, str] | None = None) -> None:
     ss = st.session_state
     wanted = ss.config.to_query()
     if ss.hide:
         wanted["hide"] = ",".join(sorted(ss.hide))
+    wanted.update(page_params or {})
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
 

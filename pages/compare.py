@@ -1,0 +1,152 @@
+"""Compare: the sidebar's experiment (A) against a copy with one thing changed (B), side by side."""
+
+import time
+
+import pandas as pd
+import streamlit as st
+
+from nnplay import charts, data, sweep
+from nnplay.config import FIELDS, TYPES, ConfigError, check_field, format_value, parse_value
+from pages import _shared as shared
+
+TRAIN_SECONDS = 30  # one press of "Train both" trains at most this long, so the page answers again
+CHOICES = [name for name in FIELDS if name not in sweep.NOT_TRAINING | {"device"}]
+SLIDERS = {"lr": shared.LR_STEPS, "l1": shared.RATE_STEPS, "l2": shared.RATE_STEPS}
+ss = st.session_state
+
+
+def b_config(changes: dict):
+    """A with B's changes; ConfigError (naming the field) when they clash with A or pass a limit."""
+    config = ss.config.replace(**changes)
+    for problem in shared.limit_problems(config, ss.table):
+        raise ConfigError(problem.split(":")[0], problem.split(": ", 1)[1])
+    return config
+
+
+def pick_field():
+    ss.compare_field, ss.compare_b, ss.compare_error = ss.b_field, {}, None
+
+
+def set_value():
+    name = ss.compare_field
+    raw = ss[f"b_value_{name}"]
+    try:
+        value = check_field(name, parse_value(name, raw) if isinstance(raw, str) and TYPES[name] is not str else raw)
+        b_config({name: value})
+    except ConfigError as exc:
+        ss.compare_error = f"b_{exc}"
+        return
+    ss.compare_b, ss.compare_error = {name: value}, None
+
+
+shared.init_session()  # A from the link on a new session; B's b_ params are read before frame() rewrites the URL
+if "compare_b" not in ss:
+    ss.compare_b, warnings = sweep.read_changes(st.query_params.to_dict())
+    ss.url_warnings = [*ss.url_warnings, *warnings]
+    if not any(k.startswith("b_") for k in st.query_params):  # B before anyone picks: the next learning rate up
+        ss.compare_b = {"lr": ([s for s in shared.LR_STEPS if s > ss.config.lr] or [shared.LR_STEPS[0]])[0]}
+    ss.compare_field, ss.compare_error = next(iter(ss.compare_b), "lr"), None
+shared.frame({f"b_{k}": format_value(v) for k, v in ss.compare_b.items()})
+a = ss.config
+try:  # A may have changed since: a change that no longer fits it is dropped, and said
+    b = b_config(ss.compare_b)
+except ConfigError as exc:
+    ss.url_warnings = [*ss.url_warnings, f"b_{exc}; B keeps A's value"]
+    ss.compare_b, b = {}, a
+    for key in [k for k in st.query_params if k.startswith("b_")]:
+        del st.query_params[key]
+shared.notices()
+st.title("Compare")
+st.caption("A is the experiment in the sidebar; B is a copy of it with one thing changed.")
+
+left, right = st.columns(2)
+ss.b_field = name = ss.compare_field
+left.selectbox("B changes", CHOICES, key="b_field", on_change=pick_field, format_func=lambda n: n.replace("_", " "))
+key, current, meta = f"b_value_{name}", getattr(b, name), FIELDS[name].metadata
+pick = meta["choices"] and meta["length"] is None  # one of a list (a list of choices is typed, as in the URL)
+ss[key] = current if pick or TYPES[name] is bool or name in SLIDERS else format_value(current)
+with right:
+    if pick:
+        st.selectbox("to", meta["choices"], key=key, on_change=set_value)
+    elif TYPES[name] is bool:
+        st.checkbox("to", key=key, on_change=set_value)
+    elif name in SLIDERS:
+        st.select_slider(
+            "to", sorted({*SLIDERS[name], current}), key=key, on_change=set_value, format_func="{:g}".format
+        )
+    else:
+        st.text_input("to", key=key, on_change=set_value, help=meta["help"], max_chars=300)
+if ss.compare_error:
+    st.error(f"B not changed — {ss.compare_error}")
+diff = ", ".join(
+    f"{k}: {format_value(getattr(a, k))} → {format_value(v)}" for k, v in ss.compare_b.items() if v != getattr(a, k)
+)
+if not diff:
+    st.info("B is the same as A: choose B's value above.")
+
+if ss.get("compare_key") != (a, b, id(ss.table)):
+    try:
+        ss.compare_pair = sweep.pair(a, b, ss.table)
+    except (ValueError, data.DataError) as exc:
+        st.error(f"These runs cannot train — {exc}")
+        st.stop()
+    ss.compare_key = (a, b, id(ss.table))
+ta, tb, shares = ss.compare_pair
+runs = (("A", ta), ("B", tb))
+st.caption(f"{'B differs in ' + diff + '. ' if diff else ''}{shares}")
+
+
+def train_both():
+    bar = st.progress(0.0, text="training A and B")
+    end, waiting, gate = time.perf_counter() + TRAIN_SECONDS, None, shared.trainer_gate()
+    while not (ta.finished and tb.finished) and time.perf_counter() < end:
+        if not gate.acquire(timeout=0.5):
+            busy = shared.LIMITS.concurrent_trainers
+            waiting = waiting or st.info(f"Waiting for a free trainer ({busy} are busy)…")
+            continue
+        try:
+            with ss.lock:
+                for t in (ta, tb):
+                    t.step(t.remaining, max_seconds=shared.LIMITS.tick_seconds)
+        finally:
+            gate.release()
+        done = (ta.epoch + tb.epoch) / (ta.config.epochs + tb.config.epochs)
+        bar.progress(min(1.0, done), text=" · ".join(f"{n}: epoch {t.epoch} / {t.config.epochs}" for n, t in runs))
+    if not (ta.finished and tb.finished):
+        st.info(f"Trained for {TRAIN_SECONDS} s, this server's limit per press: press Train both again to go on.")
+
+
+if st.button("Train both", key="compare_train", type="primary", icon=":material/play_arrow:"):
+    train_both()
+for label, t in runs:
+    if t.message:
+        (st.error if t.diverged else st.info)(f"{label}: {t.message}")
+
+rows = [
+    {"run": n, "epochs": t.epoch, "status": t.status, "seconds": round(t.seconds, 2)} | t.evaluate() for n, t in runs
+]
+with st.container(key="compare_metrics"):
+    table = pd.DataFrame(rows).set_index("run").round(4)
+    st.dataframe(table.rename(columns=lambda c: c.replace("_", " ").replace("r2", "R²")), width="stretch")
+
+epochs = sorted(set(ta.snapshots.epochs) | set(tb.snapshots.epochs))
+at = epochs[-1]
+if len(epochs) > 1:
+    at = st.select_slider("epoch (both timelines)", epochs, value=at, key=f"compare_when_{len(epochs)}_{at}")
+for col, (label, t) in zip(st.columns(2), runs):
+    with col, st.container(key=f"compare_boundary_{label.lower()}"):
+        snap = t.snapshots.at(at)
+        st.altair_chart(shared.boundary(t, epoch=snap.epoch, title=f"{label} at epoch {snap.epoch}"), width="content")
+
+curves = [
+    pd.DataFrame({"epoch": t.history["epoch"], "loss": t.history[f"{split}_loss"], "run": label, "split": split})
+    for label, t in runs
+    for split in ("train", "test")
+    if f"{split}_loss" in t.history
+]
+with st.container(key="compare_loss"):
+    if curves:
+        log = st.toggle("log scale", key="compare_log")
+        st.altair_chart(charts.pair_loss_chart(pd.concat(curves, ignore_index=True), log_scale=log))
+    else:
+        st.caption("Press Train both to see the loss curves.")
