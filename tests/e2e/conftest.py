@@ -1,5 +1,6 @@
 """A real `streamlit run` server and Debian's Chromium driven by Playwright."""
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -46,12 +47,12 @@ def browser():
         browser.close()
 
 
-@pytest.fixture(scope="session")
-def server():
-    """The app on a free loopback port, started as a person would start it."""
+@contextlib.contextmanager
+def app_server(log_name: str = "server.log"):
+    """The app on a free loopback port, started as a person would start it; yields its URL."""
     OUTPUT.mkdir(parents=True, exist_ok=True)
     port = _free_port()
-    log = open(OUTPUT / "server.log", "w")  # noqa: SIM115 - held open for the server's lifetime
+    log = open(OUTPUT / log_name, "w")  # noqa: SIM115 - held open for the server's lifetime
     proc = subprocess.Popen(
         [
             sys.executable,
@@ -72,23 +73,30 @@ def server():
     )
     url = f"http://127.0.0.1:{port}"
     deadline = time.time() + 60
-    while True:
-        try:
-            if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                break
-        except OSError:
-            pass
-        if proc.poll() is not None or time.time() > deadline:
-            proc.kill()
-            pytest.fail(f"streamlit did not start; see {OUTPUT / 'server.log'}")
-        time.sleep(0.3)
-    yield url
-    proc.terminate()
     try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-    log.close()
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                pytest.fail(f"streamlit did not start; see {OUTPUT / log_name}")
+            time.sleep(0.3)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="session")
+def server():
+    with app_server() as url:
+        yield url
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from .conftest import OUTPUT, wait_idle
+from .conftest import OUTPUT, app_server, wait_idle
 
 pytestmark = pytest.mark.e2e
 KEYS = ("boundary", "loss", "drift", "timeline")
@@ -96,3 +96,22 @@ def test_the_sidebar_keeps_the_settings_across_pages(page_at):
         assert "Blobs" in shown, (name, shown)
         assert page.locator(".st-key-w_epochs input").input_value() == "300", name
     no_exception(page)
+
+
+def test_a_first_visit_straight_to_a_page_goes_through_the_navigation(browser):
+    """On a fresh server, Streamlit took the pages/ folder for its old multipage scheme until some run
+    reached st.navigation: a shared link to /inside showed raw file names and no page config."""
+    with app_server("fresh-server.log") as url:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        try:
+            page = context.new_page()
+            page.goto(url + "/inside?autoplay=0")
+            nav = page.locator('[data-testid="stSidebarNav"]')
+            nav.get_by_text("Inside the network").wait_for(timeout=60_000)
+            wait_idle(page)
+            assert "shared" not in nav.inner_text()
+            assert page.title() == "nnplay"
+            assert page.url.startswith(url + "/inside")
+            no_exception(page)
+        finally:
+            context.close()
