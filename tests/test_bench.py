@@ -2,8 +2,6 @@
 
 import json
 
-import torch
-
 from nnplay import bench
 from nnplay.__main__ import main
 from nnplay.config import ARTICLE
@@ -19,17 +17,14 @@ def test_seed_loop_engine_and_sklearn_reach_the_same_loss_from_the_same_weights(
     assert abs(bench.sklearn_full_batch(X, y, state, 60) - seed) <= bench.TOLERANCE
 
 
-def test_batched_sweep_equals_separate_runs():
-    trainer = Trainer(ARTICLE.replace(n_samples=120, epochs=40))
-    X, y = trainer.X_train, trainer.y_train
-    states = []
-    for s in range(3):
-        t = Trainer(ARTICLE.replace(seed=s, n_samples=120))
-        states.append({k: v.clone() for k, v in t._initial_state.items()})
-    losses = bench.batched_sweep(X, y, states, 40)
-    for got, state in zip(losses, states):
-        assert abs(got - bench.seed_loop(X, y, state, 40)) <= bench.TOLERANCE
-    assert torch.get_num_threads() >= 1
+def test_batched_sweep_equals_separate_seed_loops():
+    configs = bench.sweep_configs(ARTICLE.replace(n_samples=120, epochs=40), k=4)
+    assert len({c.lr for c in configs}) == 4
+    trainer = Trainer(configs[0])
+    batched, solo = bench.sweep_vs_seed_loops(configs, trainer.X_train, trainer.y_train, trainer._initial_state)
+    assert len(batched) == len(solo) == 4
+    for got, expected in zip(batched, solo):
+        assert abs(got - expected) <= bench.TOLERANCE
 
 
 def test_bench_command_quick_json(capsys):
