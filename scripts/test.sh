@@ -6,13 +6,27 @@ cd "$(dirname "$0")/.."
 
 python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 
-# The browser tests drive Debian's Chromium through Playwright; Playwright's own browser
-# download is never used (it needs hosts these machines cannot reach).
-if [ ! -x /usr/bin/chromium ]; then
+# Debian packages: Chromium for the browser tests (Playwright's own browser download needs hosts
+# these machines cannot reach) and nginx for the scale-out recipe's test (scripts/serve.sh).
+missing=()
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing+=(nginx)
+if [ ${#missing[@]} -gt 0 ]; then
   SUDO=""
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium >/dev/null
+  # The test runs its own nginx on free loopback ports: a policy-rc.d answering 101 keeps the
+  # package from starting a system nginx on port 80.
+  guard=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod 755 /usr/sbin/policy-rc.d
+    guard=1
+  fi
+  status=0
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null || status=$?
+  [ "$guard" = 0 ] || $SUDO rm -f /usr/sbin/policy-rc.d
+  [ "$status" = 0 ]
 fi
 export NNPLAY_REQUIRE_BROWSER=1
 
