@@ -110,6 +110,7 @@ class Trainer:
         fast = not optim.OPTIMIZERS[config.optimizer].needs_closure
         self._backprop = backprop.Backprop(self.model) if fast else None
         self._plain_sgd = config.optimizer == "sgd"
+        self._pending_grads = None
         self._initial_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self.X_train = torch.as_tensor(self.data.X_train, device=self.device)
         self.X_test = torch.as_tensor(self.data.X_test, device=self.device)
@@ -208,6 +209,10 @@ class Trainer:
         # The fast path builds no autograd graph; one no_grad for the whole chunk, not one per epoch.
         with torch.no_grad() if self._backprop is not None else contextlib.nullcontext():
             done = self._epochs(min(n_epochs, self.remaining), start, max_seconds)
+        if self._pending_grads is not None:
+            for p, g in zip(self._params, self._pending_grads):
+                p.grad = g
+            self._pending_grads = None
         self.seconds += time.perf_counter() - start
         if not self.diverged and not self._weights_finite():  # the chunk's last update blew up
             self._diverge()
@@ -363,13 +368,15 @@ class Trainer:
 
     def _apply(self, grads) -> None:
         """The optimizer's step with these gradients (left in ``.grad`` as backward would leave them)."""
-        for p, g in zip(self._params, grads):
-            p.grad = g
         group = self.optimizer.param_groups[0]
         if self._plain_sgd and group["momentum"] == 0:
-            # What SGD without momentum does per weight, as one call instead of one per tensor.
+            # What SGD without momentum does per weight, as one call instead of one per tensor; it
+            # reads no .grad, so the last step's are put there once per chunk (see step()).
             torch._foreach_add_(self._params, grads, alpha=-group["lr"])
+            self._pending_grads = grads
         else:
+            for p, g in zip(self._params, grads):
+                p.grad = g
             self.optimizer.step()
 
     def _test_terms(self, out) -> torch.Tensor:
