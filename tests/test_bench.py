@@ -19,9 +19,8 @@ def test_seed_loop_engine_and_sklearn_reach_the_same_loss_from_the_same_weights(
 
 def test_batched_sweep_equals_separate_seed_loops():
     configs = bench.sweep_configs(ARTICLE.replace(n_samples=120, epochs=40), k=4)
-    assert len({c.lr for c in configs}) == 4
-    trainer = Trainer(configs[0])
-    batched, solo = bench.sweep_vs_seed_loops(configs, trainer.X_train, trainer.y_train, trainer._initial_state)
+    assert len({c.seed for c in configs}) == 4
+    batched, solo = bench.sweep_vs_seed_loops(configs)
     assert len(batched) == len(solo) == 4
     for got, expected in zip(batched, solo):
         assert abs(got - expected) <= bench.TOLERANCE
