@@ -41,6 +41,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -54,6 +55,25 @@ TARGET_RSS_MB = 1200.0
 PROGRESS = re.compile(r"epoch (\d+) / (\d+) · (\w+)")
 FINISHED = {"done", "diverged", "early_stopped"}  # nnplay.train's statuses that end a run
 WAITING = "Waiting for a free trainer"
+
+
+def _run_loop(make_coroutine):
+    """asyncio.run in a thread of its own: the caller's thread may already run an event loop (pytest
+    with Playwright's sync API does), and asyncio.run refuses to start a second one there."""
+    result: dict = {}
+
+    def target():
+        try:
+            result["value"] = asyncio.run(make_coroutine())
+        except BaseException as exc:  # handed to the caller's thread below
+            result["error"] = exc
+
+    thread = threading.Thread(target=target, name="nnplay-load", daemon=True)  # Ctrl-C still ends the run
+    thread.start()
+    thread.join()
+    if "error" in result:
+        raise result["error"]
+    return result["value"]
 
 
 class LoadTestError(Exception):
@@ -773,7 +793,7 @@ def run(args) -> dict:
                 server.start()
                 base, pids = server.base, [server.proc.pid]
             try:
-                return asyncio.run(asyncio.wait_for(load_test(args, base, pids), args.timeout + 30))
+                return _run_loop(lambda: asyncio.wait_for(load_test(args, base, pids), args.timeout + 30))
             except TimeoutError:
                 raise LoadTestError(f"the load test ran past its {args.timeout:.0f} s bound") from None
         finally:

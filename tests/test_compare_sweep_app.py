@@ -1,20 +1,14 @@
 """The Compare and Sweep pages through AppTest: training, charts, the URL, bad input."""
 
 import json
-from pathlib import Path
 from urllib.parse import parse_qs, urlparse
 
-import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
+from tests.test_app import APP, charts, ok
+
 SMALL = {"autoplay": "0", "epochs": "60", "n_samples": "100"}
-
-
-def ok(at):
-    assert not at.exception, [e.value for e in at.exception]
-    return at
 
 
 def open_page(page: str, **params) -> AppTest:
@@ -27,15 +21,6 @@ def open_page(page: str, **params) -> AppTest:
     for k, v in params.items():  # as in the browser's URL when the page opens
         at.query_params[k] = v
     return ok(at.run())
-
-
-def charts(at, key):
-    """(spec, rows of every dataset) of each chart inside the container with this key."""
-    out = []
-    for el in at.get_by_key(key).get("vega_lite_chart"):
-        frames = {d.name: pa.ipc.open_stream(d.data.data).read_pandas() for d in el.proto.datasets}
-        out.append((json.loads(el.proto.spec), frames))
-    return out
 
 
 def test_both_pages_render_with_the_default_config():
