@@ -355,19 +355,17 @@ class Trainer:
 
     def _add_penalty(self, loss, grads):
         """The objective (loss plus L1/L2 on the weights), with the penalty's gradient added to ``grads``."""
-        c = self.config
-        if c.l1 == 0 and c.l2 == 0:
+        penalty = self._penalty()
+        if penalty is None:
             return loss
-        objective = loss
-        for i in range(0, len(grads), 2):
+        c = self.config
+        for i in range(0, len(grads), 2):  # weights only: biases go unpenalised
             w = self._params[i]
             if c.l1:
-                objective = objective + c.l1 * w.abs().sum()
                 grads[i] = grads[i] + c.l1 * torch.sign(w)
             if c.l2:
-                objective = objective + c.l2 * w.pow(2).sum()
                 grads[i] = grads[i] + (2 * c.l2) * w
-        return objective
+        return loss + penalty
 
     def _apply(self, grads) -> None:
         """The optimizer's step with these gradients (left in ``.grad`` as backward would leave them)."""
