@@ -91,10 +91,10 @@ step(
     "each weight should move, and the optimizer moves it.",
 )
 st.code(code["optimizer"], language="python")
-before = fresh.model.output.weight.detach().clone()
+before = fresh.model.output.weight.detach().cpu()
 fresh.step(1)
-grad = fresh.model.output.weight.grad
-after = fresh.model.output.weight.detach()
+grad = fresh.model.output.weight.grad.cpu()
+after = fresh.model.output.weight.detach().cpu()
 st.dataframe(
     pd.DataFrame(
         {

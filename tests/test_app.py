@@ -407,5 +407,5 @@ def test_lesson_shows_what_its_code_prints(dataset):
     import torch
 
     with torch.no_grad():
-        first = fresh.model.predict(fresh.X_train[:1]).numpy().ravel()
+        first = fresh.model.predict(fresh.X_train[:1]).cpu().numpy().ravel()
     assert f"{first[0]:.4f}"[:5] in printed

@@ -94,7 +94,7 @@ def test_bars_and_confusion(trained):
 
 
 def test_network_chart_draws_every_weight_with_its_sign(trained):
-    weights = [layer.weight.detach().numpy() for layer in trained.model.linears]
+    weights = [layer.weight.detach().cpu().numpy() for layer in trained.model.linears]
     spec = charts.network_chart(weights, ["x1", "x2"], ["out"]).to_dict()
     links = pd.DataFrame(layer_data(spec, 0))
     assert len(links) == sum(w.size for w in weights)

@@ -72,3 +72,18 @@ def test_set_lr_carries_on_with_the_schedule():
     opt.step()
     sched.step()
     assert opt.param_groups[0]["lr"] == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize(
+    "name, fused_on_cuda", [("sgd", True), ("adam", True), ("adamw", True), ("adagrad", False), ("rmsprop", False)]
+)
+def test_fused_kernels_only_where_torch_has_them(name, fused_on_cuda):
+    assert ("cuda" in OPTIMIZERS[name].fused_on) is fused_on_cuda
+    opt = make_optimizer(name, (p for p in [torch.zeros(3, requires_grad=True)]), Config())  # a generator, as usual
+    group = opt.param_groups[0]
+    assert len(group["params"]) == 1
+    fused = OPTIMIZERS[name].fused_on != ()
+    assert bool(group.get("fused")) is fused and (fused or group["foreach"] is True)
+    opt.zero_grad()
+    group["params"][0].sum().backward()
+    opt.step()  # torch checks a fused kernel's device here, not in the constructor
