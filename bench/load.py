@@ -5,8 +5,9 @@ Run: python -m bench.load --sessions 50   (a readable report; --json prints one 
 Each simulated browser speaks Streamlit's own websocket protocol (``/_stcore/stream``, the protobuf
 BackMsg/ForwardMsg classes shipped in ``streamlit.proto``) the way the frontend does:
 
-- it first GETs ``/_stcore/health`` (which sets the ``_streamlit_xsrf`` cookie) and opens the socket
-  with the subprotocols ``["streamlit", <xsrf token>]``, the Origin of the page and that cookie;
+- it first GETs ``/_stcore/health`` (which sets the ``_streamlit_xsrf`` cookie, and behind
+  ``scripts/serve.sh`` nginx's route cookie) and opens the socket with the subprotocols
+  ``["streamlit", <xsrf token>]``, the Origin of the page and those cookies;
 - it asks for the first run with the query string of the page it opened (the Playground by default);
 - it keeps every widget's value as the frontend would after drawing it, and sends them all with
   every rerun, with the current page hash, query string and the hashes of the messages it caches;
@@ -368,8 +369,9 @@ class Browser:
         from websockets.asyncio.client import connect
 
         host = urllib.parse.urlsplit(self.base).netloc
-        cookie = await asyncio.to_thread(_xsrf_cookie, self.base)
-        headers = {"Cookie": f"_streamlit_xsrf={cookie}"} if cookie else {}
+        cookies = await asyncio.to_thread(_first_cookies, self.base)
+        cookie = cookies.get("_streamlit_xsrf")
+        headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
         self.ws = await connect(
             f"ws://{host}/_stcore/stream",
             # The frontend's second entry: the XSRF token, or this placeholder when it has none.
@@ -459,14 +461,23 @@ class Browser:
                 await asyncio.wait_for(self.ws.close(), 5)
 
 
-def _xsrf_cookie(base: str) -> str | None:
-    """GET /_stcore/health as the frontend's first ping does; the server answers with the XSRF cookie."""
-    with _HTTP.open(f"{base}/_stcore/health", timeout=10) as response:
-        for header in response.headers.get_all("Set-Cookie") or []:
-            name, _, rest = header.partition("=")
-            if name.strip() == "_streamlit_xsrf":
-                return rest.split(";", 1)[0]
-    return None
+def _first_cookies(base: str) -> dict[str, str]:
+    """GET /_stcore/health as the frontend's first ping does. The server answers with the XSRF
+    cookie; behind scripts/serve.sh's nginx, also with the route that keeps the browser on one process."""
+    cookies: dict[str, str] = {}
+    for _ in range(2):  # once more with the route, so the XSRF cookie comes from the process it names
+        request = urllib.request.Request(f"{base}/_stcore/health")
+        if cookies:
+            request.add_header("Cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()))
+        with _HTTP.open(request, timeout=10) as response:
+            fresh = {}
+            for header in response.headers.get_all("Set-Cookie") or []:
+                name, _, rest = header.partition("=")
+                fresh[name.strip()] = rest.split(";", 1)[0]
+        cookies.update(fresh)
+        if "nnplay_route" not in fresh:
+            break
+    return cookies
 
 
 # --- the server -----------------------------------------------------------------------------------

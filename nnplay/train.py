@@ -131,6 +131,7 @@ class Trainer:
         if fast and full_batch and self._backprop.hand_written and not config.dropout and len(self.X_test):
             self._joint = torch.cat([self.X_train, self.X_test])
         self._grid_cache: dict = {}
+        self.generation = -1
         self.reset()
 
     # --- life cycle ------------------------------------------------------------------------
@@ -138,6 +139,7 @@ class Trainer:
     def reset(self) -> None:
         """Back to the initial weights, a fresh optimizer and an empty history."""
         self.model.load_state_dict(self._initial_state)
+        self.generation += 1  # which run of this Trainer: charts drawn from an earlier one are stale
         self._shuffle_generator.manual_seed(self.config.seed + 1)
         self._dropout_generator.manual_seed(self.config.seed + 2)
         self.optimizer = optim.make_optimizer(self.config.optimizer, self.model.parameters(), self.config)

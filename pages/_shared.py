@@ -5,17 +5,20 @@ from __future__ import annotations
 
 import io
 import threading
+import uuid
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
+from streamlit import runtime
 from streamlit.runtime.pages_manager import PagesManager
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from nnplay import charts, data, losses, model, optim
 from nnplay.config import FIELDS, TYPES, Config, ConfigError
 from nnplay.export import ExportError, export
-from nnplay.limits import Limits, count_parameters
+from nnplay.limits import Limits, TrainerSlots, count_parameters
 from nnplay.train import Trainer
 
 COMPARE_PARAMS = tuple(f"b_{name}" for name in FIELDS)  # the Compare page's B: b_lr=0.1 ...
@@ -24,7 +27,23 @@ LR_STEPS = (1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 RATE_STEPS = (0.0, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
 TICK_SECONDS = 0.15
 LIMITS = Limits.from_env()
-_GATE = threading.BoundedSemaphore(LIMITS.concurrent_trainers)
+
+
+def _connected(owner: str) -> bool:
+    """Whether the session that made this owner (see owner()) still has its browser tab."""
+    session_id = owner.partition("/")[0]
+    return not runtime.exists() or bool(runtime.get_instance().is_active_session(session_id))
+
+
+_SLOTS = TrainerSlots(LIMITS.concurrent_trainers, alive=_connected)
+WAIT_SECONDS = 30.0  # longest a tick waits in line (a click or a closed tab ends the wait sooner)
+TURN_SECONDS = 5.0  # how long a run may keep its trainer while others wait
+MAX_TICK_FACTOR = 20
+
+try:  # what st.altair_chart converts with; without it (another Streamlit) every draw converts anew
+    from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec as _vega_lite_spec
+except ImportError:  # pragma: no cover
+    _vega_lite_spec = None
 
 GROUPS = {
     "Data": (
@@ -213,10 +232,43 @@ def limit_problems(config: Config, table) -> list[str]:
     return LIMITS.problems(config, count_parameters(n_in, config.hidden, n_out))
 
 
-def trainer_gate() -> threading.BoundedSemaphore:
-    """Server-wide: how many sessions may train at the same moment (the rest wait their turn).
-    One per process, like this module: every session's script imports the same one."""
-    return _GATE
+def trainer_slots() -> TrainerSlots:
+    """Server-wide: how many sessions may train at the same moment (the rest wait their turn, first
+    come first served). One per process, like this module: every session's script imports the same one."""
+    return _SLOTS
+
+
+def owner() -> str:
+    """This session's name in the line for a trainer: its Streamlit session id (so a closed tab
+    gives its slot back at once), made unique (AppTest gives every session the same id)."""
+    ctx = get_script_run_ctx()
+    session_id = ctx.session_id if ctx else "-"
+    return st.session_state.setdefault("owner", f"{session_id}/{uuid.uuid4().hex}")
+
+
+def tick_factor(waiting: int) -> int:
+    """How many ticks' worth of epochs one tick trains: more while others wait in line, so a run
+    needs fewer redraws (the costly part of a tick) and gives its trainer back sooner."""
+    return max(1, min(MAX_TICK_FACTOR, 1 + waiting // LIMITS.concurrent_trainers))
+
+
+def chart(name: str, key, build, **kwargs) -> None:
+    """Draw the Altair chart ``build()`` makes. When this session last drew ``name`` with an equal
+    ``key``, the spec it sent then is sent again: converting a chart costs about as much as
+    building it, and a session waiting for a trainer or switching a toggle redraws unchanged charts."""
+    if _vega_lite_spec is None:  # pragma: no cover
+        st.altair_chart(build(), **kwargs)
+        return
+    drawn = st.session_state.setdefault("drawn_charts", {})
+    hit = drawn.get(name)
+    if hit is None or hit[0] != key:
+        hit = drawn[name] = (key, _vega_lite_spec(build()))
+    st.vega_lite_chart(hit[1], **kwargs)
+
+
+def trainer_key(trainer: Trainer, *options) -> tuple:
+    """What a chart of ``trainer`` depends on: which run, how far it is, its settings, the view's options."""
+    return (trainer, trainer.generation, trainer.epoch, trainer.status, trainer.config, *options)
 
 
 def _visible(name: str, config: Config) -> bool:

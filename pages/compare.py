@@ -98,20 +98,23 @@ st.caption(f"{'B differs in ' + diff + '. ' if diff else ''}{shares}")
 
 def train_both():
     bar = st.progress(0.0, text="training A and B")
-    end, waiting, gate = time.perf_counter() + TRAIN_SECONDS, None, shared.trainer_gate()
-    while not (ta.finished and tb.finished) and time.perf_counter() < end:
-        if not gate.acquire(timeout=0.5):
-            busy = shared.LIMITS.concurrent_trainers
-            waiting = waiting or st.info(f"Waiting for a free trainer ({busy} are busy)…")
-            continue
-        try:
+    end, waiting = time.perf_counter() + TRAIN_SECONDS, None
+    slots, me = shared.trainer_slots(), shared.owner()
+    try:
+        while not (ta.finished and tb.finished) and time.perf_counter() < end:
+            if not slots.acquire(me, timeout=0.5, pin=True):
+                waiting = waiting or st.info(f"Waiting for a free trainer (number {slots.position(me)} in line)…")
+                continue
             with ss.lock:
                 for t in (ta, tb):
                     t.step(t.remaining, max_seconds=shared.LIMITS.tick_seconds)
-        finally:
-            gate.release()
-        done = (ta.epoch + tb.epoch) / (ta.config.epochs + tb.config.epochs)
-        bar.progress(min(1.0, done), text=" · ".join(f"{n}: epoch {t.epoch} / {t.config.epochs}" for n, t in runs))
+            done = (ta.epoch + tb.epoch) / (ta.config.epochs + tb.config.epochs)
+            text = " · ".join(f"{n}: epoch {t.epoch} / {t.config.epochs}" for n, t in runs)
+            bar.progress(min(1.0, done), text=text)
+            if slots.turn_over(me, shared.TURN_SECONDS):
+                slots.release(me)  # take turns with those waiting
+    finally:
+        slots.release(me)
     if not (ta.finished and tb.finished):
         st.info(f"Trained for {TRAIN_SECONDS} s, this server's limit per press: press Train both again to go on.")
 

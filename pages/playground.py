@@ -1,5 +1,7 @@
 """The main page: live training and what the network learns."""
 
+import time
+
 import numpy as np
 import streamlit as st
 
@@ -7,13 +9,19 @@ from nnplay import charts
 from pages._shared import (
     LIMITS,
     TICK_SECONDS,
+    TURN_SECONDS,
+    WAIT_SECONDS,
     boundary,
+    chart,
     current_trainer,
     downloads,
     drift,
     frame,
     notices,
-    trainer_gate,
+    owner,
+    tick_factor,
+    trainer_key,
+    trainer_slots,
 )
 
 ss = st.session_state
@@ -26,6 +34,8 @@ if trainer is None:
 
 def toggle():
     ss.running = not ss.running and not trainer.finished
+    if not ss.running:
+        trainer_slots().release(owner())  # the next in line need not wait for this lease to lapse
 
 
 def step():
@@ -36,6 +46,7 @@ def step():
 
 def reset():
     ss.running = False
+    trainer_slots().release(owner())
     with ss.lock:
         trainer.reset()
 
@@ -57,31 +68,44 @@ right.button("Reset", key="reset", icon=":material/restart_alt:", on_click=reset
 
 
 def live():
-    # The lock also makes a redraw wait for a tick still running in a previous script run.
-    waiting = False
-    with ss.lock:
-        if ss.running and not trainer.finished:
-            gate = trainer_gate()
-            if gate.acquire(timeout=0.05):
-                try:
-                    trainer.step(ss.tick, max_seconds=LIMITS.tick_seconds)
-                finally:
-                    gate.release()
-            else:
-                waiting = True
+    slots, me = trainer_slots(), owner()
+    with st.container(key="epoch"):
+        bar, notice = st.empty(), st.empty()
+    factor = 0
+    if ss.running and not trainer.finished:
+        granted = slots.acquire(me)
+        end = time.monotonic() + WAIT_SECONDS
+        while not granted and time.monotonic() < end:
+            # Waiting blocks this tick (the browser's next ones merge into one rerun), so a session
+            # in line costs no redraws. Each notice is a point where Streamlit can stop the run: a
+            # click (Pause) or a closed tab ends the wait at once.
+            notice.info(waiting_text(slots, me), icon=":material/hourglass_top:")
+            granted = slots.acquire(me, timeout=0.5)
+        if granted:
+            factor = tick_factor(slots.busy()[1])
+            # The lock also makes a redraw wait for a tick still running in a previous script run.
+            with ss.lock:
+                if ss.running and not trainer.finished:
+                    trainer.step(ss.tick * factor, max_seconds=LIMITS.tick_seconds)
+            if slots.turn_over(me, TURN_SECONDS):
+                slots.release(me)  # the next tick queues again, behind those who waited
+    if trainer.finished or not ss.running:
+        slots.release(me)
     if ss.running and trainer.finished:
         ss.running = False
         st.rerun()  # the whole page, so the ticking stops
     config, task = trainer.config, trainer.task
     status = "paused" if trainer.status == "training" and not ss.running else trainer.status
-    with st.container(key="epoch"):
-        st.progress(min(1.0, trainer.epoch / config.epochs), text=f"epoch {trainer.epoch} / {config.epochs} · {status}")
-        if waiting:
-            st.info(
-                f"Waiting for a free trainer: {LIMITS.concurrent_trainers} sessions are training on this server "
-                "right now. Training goes on by itself as soon as one finishes.",
-                icon=":material/hourglass_top:",
-            )
+    bar.progress(min(1.0, trainer.epoch / config.epochs), text=f"epoch {trainer.epoch} / {config.epochs} · {status}")
+    if factor > 1:
+        notice.caption(
+            f"Busy server: others are waiting for a trainer, so each frame trains {ss.tick * factor} "
+            f"epochs instead of {ss.tick}."
+        )
+    elif not factor and ss.running and not trainer.finished:
+        notice.info(waiting_text(slots, me), icon=":material/hourglass_top:")
+    else:
+        notice.empty()
     if trainer.diverged:
         st.error(trainer.message)
         return
@@ -107,12 +131,22 @@ def live():
                 ax[1].selectbox("y axis", range(len(names)), 1, format_func=names.__getitem__, key="ax1"),
             )
             st.caption("A slice through the other inputs at their mean.")
-        st.altair_chart(boundary(trainer, with_test=with_test, discretize=discretize, axes=axes), width="content")
+        chart(
+            "boundary",
+            trainer_key(trainer, with_test, discretize, axes),
+            lambda: boundary(trainer, with_test=with_test, discretize=discretize, axes=axes),
+            width="content",
+        )
     with b, st.container(key="loss"):
         log = st.toggle("log scale", key="log_loss")
         if last is None:
             st.caption("Nothing trained yet: press Play or Step.")
-        st.altair_chart(charts.loss_chart(trainer.history, log_scale=log, metric=metric), width="content")
+        chart(
+            "loss",
+            trainer_key(trainer, log),
+            lambda: charts.loss_chart(trainer.history, log_scale=log, metric=metric),
+            width="content",
+        )
     a, b = st.columns([1, 1.2])
     if task != "regression":
         with a:
@@ -125,7 +159,7 @@ def drift_section():
     with st.container(key="drift"):
         st.subheader("Probability drift")
         st.caption("Every training point's output, from the untrained network (near 0.5) to now.")
-        st.altair_chart(drift(trainer), width="content")
+        chart("drift", trainer_key(trainer), lambda: drift(trainer), width="content")
 
 
 def timeline_section():
@@ -141,14 +175,31 @@ def timeline_section():
         if len(epochs) > 1:
             at = st.select_slider("snapshot epoch", epochs, value=epochs[-1], key=f"when{len(epochs)}")
         snap = trainer.snapshots.at(at)
+        key = trainer_key(trainer, snap.epoch)
         if trainer.task != "regression":
-            st.altair_chart(charts.bars_chart(snap.outputs, d.y_train, d.class_names, epoch=snap.epoch))
-        st.altair_chart(boundary(trainer, epoch=snap.epoch, title=f"as it was at epoch {snap.epoch}"), width="content")
+            chart("bars", key, lambda: charts.bars_chart(snap.outputs, d.y_train, d.class_names, epoch=snap.epoch))
+        title = f"as it was at epoch {snap.epoch}"
+        chart("then", key, lambda: boundary(trainer, epoch=snap.epoch, title=title), width="content")
     if trainer.task != "regression" and len(d.X_test):
-        pred = trainer.predict(d.X_test)
-        pred = pred.argmax(1) if pred.ndim == 2 else (pred > 0.5).astype(int)
         st.subheader("Confusion matrix (test)")
-        st.altair_chart(charts.confusion_chart(d.y_test, np.asarray(pred), d.class_names), width="content")
+        chart("confusion", trainer_key(trainer), lambda: confusion(trainer), width="content")
+
+
+def confusion(trainer):
+    d = trainer.data
+    pred = trainer.predict(d.X_test)
+    pred = pred.argmax(1) if pred.ndim == 2 else (pred > 0.5).astype(int)
+    return charts.confusion_chart(d.y_test, np.asarray(pred), d.class_names)
+
+
+def waiting_text(slots, me) -> str:
+    training, waiting = slots.busy()
+    place = slots.position(me)
+    return (
+        f"Waiting for a free trainer: {training} session{'s are' if training != 1 else ' is'} training on this "
+        f"server and you are number {place} of {max(waiting, place)} in line. Training goes on by itself when "
+        "your turn comes."
+    )
 
 
 st.fragment(live, run_every=TICK_SECONDS if ss.running else None)()

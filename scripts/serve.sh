@@ -13,8 +13,8 @@
 #   NNPLAY_SERVE_RUN_DIR       where the rendered nginx.conf, pid, logs and temp files go (default: a
 #                              fresh temporary folder, removed on exit; a folder given here is kept)
 #   PYTHON                     the interpreter that has the app's requirements (default: python)
-#   NNPLAY_* limits (nnplay/limits.py) reach every process. They are per process: with N processes,
-#   NNPLAY_CONCURRENT_TRAINERS=4 lets 4 × N sessions train at once.
+#   NNPLAY_* limits (nnplay/limits.py) reach every process. They are per process: with N processes
+#   and the default NNPLAY_CONCURRENT_TRAINERS=1, N sessions train at once.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 

@@ -364,22 +364,66 @@ def test_server_limits_are_enforced_and_said():
     assert any("parameters; this server allows" in e.value for e in at.sidebar.error)
 
 
-def test_sessions_wait_for_a_free_trainer():
-    from pages._shared import LIMITS, trainer_gate
+def test_sessions_wait_for_a_free_trainer_in_line(monkeypatch):
+    import pages._shared
+    from pages._shared import LIMITS, trainer_slots
 
-    at = AppTest.from_file(APP, default_timeout=60)
-    gate = trainer_gate()
-    taken = [gate.acquire(blocking=False) for _ in range(LIMITS.concurrent_trainers)]
+    monkeypatch.setattr(pages._shared, "WAIT_SECONDS", 1.0)
+
+    slots = trainer_slots()
+    others = [f"other session {i}" for i in range(LIMITS.concurrent_trainers + 2)]
+    taken = [slots.acquire(o) for o in others]  # the last two wait in line
     try:
-        ok(at.run())
+        assert taken == [True] * LIMITS.concurrent_trainers + [False, False]
+        at = ok(AppTest.from_file(APP, default_timeout=60).run())
         assert at.session_state["trainer"].epoch == 0
-        assert any("Waiting for a free trainer" in i.value for i in at.info)
+        notice = next(i.value for i in at.info if "Waiting for a free trainer" in i.value)
+        assert "number 3 of 3 in line" in notice
+        for o in others:
+            slots.release(o)
+        ok(at.run())  # the next tick trains
+        assert at.session_state["trainer"].epoch > 0
+        assert not any("Waiting for a free trainer" in i.value for i in at.info)
     finally:
-        for got in taken:
-            if got:
-                gate.release()
+        for o in others:
+            slots.release(o)
+        slots.release(at.session_state["owner"])
+
+
+def test_a_busy_server_trains_more_epochs_per_tick():
+    from pages._shared import LIMITS, MAX_TICK_FACTOR, tick_factor
+
+    n = LIMITS.concurrent_trainers
+    assert [tick_factor(w) for w in (0, n - 1, n, 3 * n, 1000)] == [1, 1, 2, 4, MAX_TICK_FACTOR]
+
+
+def test_unchanged_charts_are_not_built_again(monkeypatch):
+    from nnplay import charts as chart_module
+
+    charts_in = charts
+
+    built = {"loss": 0, "boundary": 0}
+    for name in built:
+        original = getattr(chart_module, f"{name}_chart")
+
+        def counting(*args, _name=name, _original=original, **kwargs):
+            built[_name] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(chart_module, f"{name}_chart", counting)
+    at = ok(app(autoplay="0"))
+    assert built == {"loss": 1, "boundary": 2}  # now, and as it was at the timeline's epoch
+    loss_spec = charts_in(at, "loss")
+    at.toggle(key="show_test").set_value(True)
     ok(at.run())
-    assert at.session_state["trainer"].epoch > 0
+    assert built == {"loss": 1, "boundary": 3}  # only the chart whose view changed
+    assert charts_in(at, "loss")[0][0] == loss_spec[0][0]
+    at.button(key="step").click()
+    ok(at.run())
+    assert built == {"loss": 2, "boundary": 5}  # trained: all are stale
+    at.button(key="reset").click()
+    ok(at.run())
+    assert built == {"loss": 3, "boundary": 7}  # back at epoch 0, but another run: stale too
 
 
 def test_lab_use_button_rechecks_edited_text_and_draws_the_scatter():

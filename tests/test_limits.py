@@ -1,7 +1,8 @@
+import threading
 import time
 
 from nnplay.config import Config
-from nnplay.limits import Limits, count_parameters
+from nnplay.limits import Limits, TrainerSlots, count_parameters
 from nnplay.train import Trainer
 
 
@@ -28,3 +29,112 @@ def test_a_tick_stops_at_its_time_budget():
     ran = trainer.step(100_000, max_seconds=0.05)
     assert 1 <= ran < 100_000 and time.perf_counter() - start < 5
     assert trainer.step(3, max_seconds=0.0) == 1  # at least one epoch, always
+
+
+class FakeClock:
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+def test_slots_serve_the_line_first_come_first_served():
+    slots = TrainerSlots(2, clock=FakeClock())
+    assert slots.acquire("a") and slots.acquire("b")
+    assert not slots.acquire("c") and not slots.acquire("d")
+    assert slots.busy() == (2, 2) and slots.position("c") == 1 and slots.position("d") == 2
+    assert slots.acquire("a")  # a holder keeps its slot from tick to tick
+    slots.release("a")
+    assert not slots.acquire("d")  # c came first
+    assert slots.acquire("c") and slots.position("c") == 0 and slots.position("d") == 1
+    assert slots.position("newcomer") == 2
+
+
+def test_slots_of_sessions_that_stopped_asking_go_to_the_next_in_line():
+    clock = FakeClock()
+    slots = TrainerSlots(1, lease_seconds=3.0, clock=clock)
+    assert slots.acquire("closed tab")
+    assert not slots.acquire("gone too") and not slots.acquire("waiting")
+    clock.now = 2.0
+    assert not slots.acquire("waiting")  # keeps its place by asking again
+    clock.now = 4.0
+    assert slots.acquire("waiting")  # the holder and "gone too" stopped asking 4 s ago
+    assert slots.busy() == (1, 0)
+
+
+def test_a_waiting_session_gets_the_slot_as_soon_as_it_is_released():
+    slots = TrainerSlots(1)
+    assert slots.acquire("a")
+    got = []
+    waiter = threading.Thread(target=lambda: got.append(slots.acquire("b", timeout=10)))
+    waiter.start()
+    while slots.busy() != (1, 1):
+        time.sleep(0.01)
+    start = time.monotonic()
+    slots.release("a")
+    waiter.join()
+    assert got == [True] and time.monotonic() - start < 5
+    with slots.hold("c", timeout=0.05) as granted:
+        assert not granted
+    slots.release("b")
+    with slots.hold("c", timeout=0.05) as granted:
+        assert granted and slots.position("c") == 0
+    assert slots.busy() == (0, 0)
+
+
+def test_many_threads_never_hold_more_than_the_capacity():
+    slots = TrainerSlots(3)
+    inside, most, lock = [0], [0], threading.Lock()
+
+    def session(name):
+        for _ in range(20):
+            with slots.hold(name, timeout=10) as granted:
+                assert granted
+                with lock:
+                    inside[0] += 1
+                    most[0] = max(most[0], inside[0])
+                time.sleep(0.001)
+                with lock:
+                    inside[0] -= 1
+
+    threads = [threading.Thread(target=session, args=(i,)) for i in range(10)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert most[0] == 3 and slots.busy() == (0, 0)
+
+
+def test_a_pinned_slot_never_lapses_until_released():
+    clock = FakeClock()
+    slots = TrainerSlots(1, lease_seconds=3.0, clock=clock)
+    with slots.hold("sweep", timeout=0) as granted:
+        assert granted
+        clock.now = 60.0  # a long sweep asks nothing meanwhile
+        assert not slots.acquire("next") and slots.position("sweep") == 0
+    assert slots.acquire("next")
+
+
+def test_a_closed_tab_gives_its_slot_back_at_once():
+    connected = {"a", "b"}
+    slots = TrainerSlots(1, clock=FakeClock(), alive=lambda owner: owner in connected)
+    assert slots.acquire("a") and not slots.acquire("b")
+    connected.discard("a")
+    assert slots.acquire("b")
+    assert not slots.acquire("a", timeout=0.2) and slots.busy() == (1, 0)  # a gone session never queues
+
+
+def test_a_long_run_takes_turns_with_the_line():
+    clock = FakeClock()
+    slots = TrainerSlots(1, clock=clock)
+    assert slots.acquire("long run")
+    for tick in range(1, 31):
+        clock.now = float(tick)
+        assert slots.acquire("long run")  # its ticks keep the slot
+    assert not slots.turn_over("long run", quantum=5.0)  # nobody waits: it keeps training
+    assert not slots.acquire("newcomer")
+    assert slots.turn_over("long run", quantum=5.0)
+    slots.release("long run")
+    assert not slots.acquire("long run")  # back of the line
+    assert slots.acquire("newcomer") and not slots.turn_over("newcomer", quantum=5.0)

@@ -12,9 +12,10 @@ import pytest
 from bench import load
 
 SESSIONS = 3
-# Two ticks per run (50 epochs a tick), so the fragment's auto-rerun timer is exercised; a small data
+# Six ticks per run (50 epochs a tick) for a session alone, so the fragment's auto-rerun timer is
+# exercised (with others waiting in line a tick trains more: pages/_shared.py tick_factor); a small data
 # set and grid keep each redraw cheap on a 2-core machine.
-QUERY = "epochs=100&n_samples=200&grid=30"
+QUERY = "epochs=300&n_samples=200&grid=30"
 KEYS = {
     "sessions",
     "lone_seconds",
@@ -42,7 +43,8 @@ def test_every_session_trains_twice_without_errors(report):
     for session in report["per_session"]:
         assert len(session["runs_seconds"]) == 2, session
         assert all(t > 0 for t in session["runs_seconds"])
-        assert session["redraws"] >= 4  # at least a tick and the "done" page per run
+        # At least the "done" page per run: with others in line, one tick may train a whole run.
+        assert session["redraws"] >= 2
         assert session["fragment_runs"] >= 1  # the auto-rerun timer drove the live part
         assert session["errors"] == []
 
