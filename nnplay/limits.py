@@ -25,6 +25,7 @@ class Limits:
     # core, and trainers taking turns there spend their time switching (the load test measured
     # twice the CPU for the same work with 4 at once); bench.load and README have the figures.
     concurrent_trainers: int = 1
+    turn_seconds: float = 5.0  # how long a run keeps its trainer while others wait for one
 
     @classmethod
     def from_env(cls, environ=None) -> Limits:

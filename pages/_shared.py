@@ -37,7 +37,6 @@ def _connected(owner: str) -> bool:
 
 _SLOTS = TrainerSlots(LIMITS.concurrent_trainers, alive=_connected)
 WAIT_SECONDS = 30.0  # longest a tick waits in line (a click or a closed tab ends the wait sooner)
-TURN_SECONDS = 5.0  # how long a run may keep its trainer while others wait
 MAX_TICK_FACTOR = 20
 
 try:  # what st.altair_chart converts with; without it (another Streamlit) every draw converts anew

@@ -111,7 +111,7 @@ def train_both():
             done = (ta.epoch + tb.epoch) / (ta.config.epochs + tb.config.epochs)
             text = " · ".join(f"{n}: epoch {t.epoch} / {t.config.epochs}" for n, t in runs)
             bar.progress(min(1.0, done), text=text)
-            if slots.turn_over(me, shared.TURN_SECONDS):
+            if slots.turn_over(me, shared.LIMITS.turn_seconds):
                 slots.release(me)  # take turns with those waiting
     finally:
         slots.release(me)

@@ -9,7 +9,6 @@ from nnplay import charts
 from pages._shared import (
     LIMITS,
     TICK_SECONDS,
-    TURN_SECONDS,
     WAIT_SECONDS,
     boundary,
     chart,
@@ -32,8 +31,8 @@ if trainer is None:
     st.stop()
 
 
-def toggle():
-    ss.running = not ss.running and not trainer.finished
+def play(on: bool):
+    ss.running = on and not trainer.finished
     if not ss.running:
         trainer_slots().release(owner())  # the next in line need not wait for this lease to lapse
 
@@ -52,11 +51,15 @@ def reset():
 
 
 left, mid, right, rest = st.columns([1, 1, 1, 5], vertical_alignment="center")
+# Play and Pause are two buttons, each saying what it does: Streamlit can deliver one click twice
+# when it lands during a tick (seen in a browser: Pause, then Play again 0.14 s later), and
+# "pause" twice stays paused where "toggle" twice flips back.
 left.button(
     "Pause" if ss.running else "Play",
-    key="play",
+    key="pause" if ss.running else "play",
     icon=":material/pause:" if ss.running else ":material/play_arrow:",
-    on_click=toggle,
+    on_click=play,
+    args=(not ss.running,),
     type="primary",
     disabled=trainer.finished and not ss.running,
     use_container_width=True,
@@ -70,11 +73,14 @@ right.button("Reset", key="reset", icon=":material/restart_alt:", on_click=reset
 def live():
     slots, me = trainer_slots(), owner()
     with st.container(key="epoch"):
-        bar, notice = st.empty(), st.empty()
+        bar = progress(st)  # drawn before the tick, so a tick waiting in line shows where it stands
+        notice = st.empty()
+    # A full run draws the page at once; only the fragment's own reruns wait (with the page drawn).
+    page_run = ss.pop("page_run", False)
     factor = 0
     if ss.running and not trainer.finished:
         granted = slots.acquire(me)
-        end = time.monotonic() + WAIT_SECONDS
+        end = time.monotonic() + (0 if page_run else WAIT_SECONDS)
         while not granted and time.monotonic() < end:
             # Waiting blocks this tick (the browser's next ones merge into one rerun), so a session
             # in line costs no redraws. Each notice is a point where Streamlit can stop the run: a
@@ -87,16 +93,15 @@ def live():
             with ss.lock:
                 if ss.running and not trainer.finished:
                     trainer.step(ss.tick * factor, max_seconds=LIMITS.tick_seconds)
-            if slots.turn_over(me, TURN_SECONDS):
+            if slots.turn_over(me, LIMITS.turn_seconds):
                 slots.release(me)  # the next tick queues again, behind those who waited
     if trainer.finished or not ss.running:
         slots.release(me)
     if ss.running and trainer.finished:
         ss.running = False
         st.rerun()  # the whole page, so the ticking stops
-    config, task = trainer.config, trainer.task
-    status = "paused" if trainer.status == "training" and not ss.running else trainer.status
-    bar.progress(min(1.0, trainer.epoch / config.epochs), text=f"epoch {trainer.epoch} / {config.epochs} · {status}")
+    task = trainer.task
+    progress(bar)
     if factor > 1:
         notice.caption(
             f"Busy server: others are waiting for a trainer, so each frame trains {ss.tick * factor} "
@@ -192,6 +197,13 @@ def confusion(trainer):
     return charts.confusion_chart(d.y_test, np.asarray(pred), d.class_names)
 
 
+def progress(where):
+    config = trainer.config
+    status = "paused" if trainer.status == "training" and not ss.running else trainer.status
+    text = f"epoch {trainer.epoch} / {config.epochs} · {status}"
+    return where.progress(min(1.0, trainer.epoch / config.epochs), text=text)
+
+
 def waiting_text(slots, me) -> str:
     training, waiting = slots.busy()
     place = slots.position(me)
@@ -202,5 +214,6 @@ def waiting_text(slots, me) -> str:
     )
 
 
+ss.page_run = True
 st.fragment(live, run_every=TICK_SECONDS if ss.running else None)()
 downloads(trainer)

@@ -1,3 +1,5 @@
+import sys
+
 import pytest
 import torch
 
@@ -5,6 +7,16 @@ from nnplay.config import Config
 
 # Tests train many tiny networks; one intra-op thread is faster and keeps runs comparable.
 torch.set_num_threads(1)
+
+
+@pytest.fixture(autouse=True)
+def _no_trainer_slots_left_over():
+    """AppTest runs the app in this process: a session a test left playing keeps its trainer slot
+    (pages/_shared.py) for its lease, and the next test's session would wait in line behind it."""
+    yield
+    shared = sys.modules.get("pages._shared")
+    if shared is not None:
+        shared._SLOTS = type(shared._SLOTS)(shared.LIMITS.concurrent_trainers, alive=shared._connected)
 
 
 @pytest.fixture

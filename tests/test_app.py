@@ -137,7 +137,7 @@ def test_an_impossible_sidebar_setting_is_explained_and_changes_nothing():
 def test_pause_step_reset():
     at = ok(app())
     trainer = at.session_state["trainer"]
-    at.button(key="play").click()
+    at.button(key="pause").click()
     ok(at.run())
     assert not at.session_state["running"]
     epoch = trainer.epoch
@@ -340,7 +340,7 @@ def test_regression_has_a_timeline_and_no_discretize():
 
 def test_paused_status_is_said():
     at = ok(app())
-    at.button(key="play").click()
+    at.button(key="pause").click()
     ok(at.run())
     assert "paused" in at.get_by_key("epoch").get("progress")[0].proto.text
 

@@ -48,8 +48,9 @@ def browser():
 
 
 @contextlib.contextmanager
-def app_server(log_name: str = "server.log"):
-    """The app on a free loopback port, started as a person would start it; yields its URL."""
+def app_server(log_name: str = "server.log", env: dict[str, str] | None = None):
+    """The app on a free loopback port, started as a person would start it (with ``env`` added to
+    the environment); yields its URL."""
     OUTPUT.mkdir(parents=True, exist_ok=True)
     port = _free_port()
     log = open(OUTPUT / log_name, "w")  # noqa: SIM115 - held open for the server's lifetime
@@ -68,6 +69,7 @@ def app_server(log_name: str = "server.log"):
             "127.0.0.1",
         ],
         cwd=ROOT,
+        env={**os.environ, **(env or {})},
         stdout=log,
         stderr=subprocess.STDOUT,
     )
