@@ -6,7 +6,6 @@ environment variable of the same name in capitals (``NNPLAY_MAX_SAMPLES=20000``)
 
 from __future__ import annotations
 
-import contextlib
 import itertools
 import os
 import threading
@@ -69,8 +68,8 @@ class TrainerSlots:
     gives it back when it finishes or pauses. A holder or a session in line that has not asked
     again for ``lease_seconds`` is taken to be gone (a closed tab runs no more ticks) and loses its
     place, so no slot stays taken by a session that will never come back; ``alive(owner)``, when
-    given, says sooner (the server knows when a tab closed). ``hold`` pins its slot for a ``with``
-    block instead (a sweep asks once and trains for seconds, and releases in a finally).
+    given, says sooner (the server knows when a tab closed). A pinned slot (``acquire(pin=True)``)
+    never lapses: a sweep asks once, trains for seconds and releases in a finally.
     """
 
     def __init__(self, capacity: int, lease_seconds: float = 10.0, clock=time.monotonic, alive=None):
@@ -128,16 +127,6 @@ class TrainerSlots:
             self._line.pop(owner, None)
             self._pinned.discard(owner)
             self._changed.notify_all()
-
-    @contextlib.contextmanager
-    def hold(self, owner, timeout: float):
-        """A slot for the length of a ``with`` block; yields whether it was granted."""
-        granted = self.acquire(owner, timeout, pin=True)
-        try:
-            yield granted
-        finally:
-            if granted:
-                self.release(owner)
 
     def position(self, owner) -> int:
         """0 for a holder, else 1 + how many are ahead in line (the line's length + 1 if not in it)."""

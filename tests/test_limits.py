@@ -75,11 +75,10 @@ def test_a_waiting_session_gets_the_slot_as_soon_as_it_is_released():
     slots.release("a")
     waiter.join()
     assert got == [True] and time.monotonic() - start < 5
-    with slots.hold("c", timeout=0.05) as granted:
-        assert not granted
+    assert not slots.acquire("c", timeout=0.05)
     slots.release("b")
-    with slots.hold("c", timeout=0.05) as granted:
-        assert granted and slots.position("c") == 0
+    assert slots.acquire("c", timeout=0.05) and slots.position("c") == 0
+    slots.release("c")
     assert slots.busy() == (0, 0)
 
 
@@ -89,14 +88,14 @@ def test_many_threads_never_hold_more_than_the_capacity():
 
     def session(name):
         for _ in range(20):
-            with slots.hold(name, timeout=10) as granted:
-                assert granted
-                with lock:
-                    inside[0] += 1
-                    most[0] = max(most[0], inside[0])
-                time.sleep(0.001)
-                with lock:
-                    inside[0] -= 1
+            assert slots.acquire(name, timeout=10, pin=True)
+            with lock:
+                inside[0] += 1
+                most[0] = max(most[0], inside[0])
+            time.sleep(0.001)
+            with lock:
+                inside[0] -= 1
+            slots.release(name)
 
     threads = [threading.Thread(target=session, args=(i,)) for i in range(10)]
     for t in threads:
@@ -109,10 +108,10 @@ def test_many_threads_never_hold_more_than_the_capacity():
 def test_a_pinned_slot_never_lapses_until_released():
     clock = FakeClock()
     slots = TrainerSlots(1, lease_seconds=3.0, clock=clock)
-    with slots.hold("sweep", timeout=0) as granted:
-        assert granted
-        clock.now = 60.0  # a long sweep asks nothing meanwhile
-        assert not slots.acquire("next") and slots.position("sweep") == 0
+    assert slots.acquire("sweep", pin=True)
+    clock.now = 60.0  # a long sweep asks nothing meanwhile
+    assert not slots.acquire("next") and slots.position("sweep") == 0
+    slots.release("sweep")
     assert slots.acquire("next")
 
 
