@@ -184,13 +184,12 @@ def _full_batch(n, epochs, repeats):
         Row(f"engine, full history ({label})", engine_s, seed_s / engine_s, f"final loss {engine_loss:.6f}"),
         Row(f"scikit-learn MLPClassifier ({label})", sk_s, seed_s / sk_s, f"final loss {sk_loss:.6f}"),
     ]
+    ratios = {"engine_vs_seed": seed_s / engine_s, "sklearn_vs_seed": seed_s / sk_s}
     if torch.cuda.is_available():
         gpu = Trainer(trainer.config.replace(device="cuda"))
         gpu_s, _ = _median_time(lambda: (gpu.reset(), gpu.run()), repeats)
         rows.append(Row(f"engine on CUDA ({label})", gpu_s, seed_s / gpu_s))
         equal[f"cuda_{n}"] = abs(gpu.records.last()["train_loss"] - seed_loss) <= CUDA_TOLERANCE
-    ratios = {"engine_vs_seed": seed_s / engine_s, "sklearn_vs_seed": seed_s / sk_s}
-    if torch.cuda.is_available():
         ratios["cuda_engine_vs_seed"] = seed_s / gpu_s
     return rows, equal, ratios, (X, y, seed_s, epochs)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import threading
+import time
 import uuid
 
 import numpy as np
@@ -35,7 +36,11 @@ def _connected(owner: str) -> bool:
     return not runtime.exists() or bool(runtime.get_instance().is_active_session(session_id))
 
 
-_SLOTS = TrainerSlots(LIMITS.concurrent_trainers, alive=_connected)
+def _make_slots() -> TrainerSlots:
+    return TrainerSlots(LIMITS.concurrent_trainers, alive=_connected)
+
+
+_SLOTS = _make_slots()
 WAIT_SECONDS = 30.0  # longest a tick waits in line (a click or a closed tab ends the wait sooner)
 MAX_TICK_FACTOR = 20
 
@@ -243,6 +248,19 @@ def owner() -> str:
     ctx = get_script_run_ctx()
     session_id = ctx.session_id if ctx else "-"
     return st.session_state.setdefault("owner", f"{session_id}/{uuid.uuid4().hex}")
+
+
+def take_trainer(notice, until: float) -> bool:
+    """A pinned trainer slot for this session (Compare, Sweep: it must be released in a finally),
+    waiting in line and saying so in ``notice`` (an st.empty) until ``until`` (perf_counter);
+    False, and out of the line, if none came."""
+    slots, me = trainer_slots(), owner()
+    while not slots.acquire(me, timeout=0.5, pin=True):
+        if time.perf_counter() > until:
+            slots.release(me)
+            return False
+        notice.info(f"Waiting for a free trainer (number {slots.position(me)} in line)…")
+    return True
 
 
 def tick_factor(waiting: int) -> int:

@@ -98,13 +98,10 @@ st.caption(f"{'B differs in ' + diff + '. ' if diff else ''}{shares}")
 
 def train_both():
     bar = st.progress(0.0, text="training A and B")
-    end, waiting = time.perf_counter() + TRAIN_SECONDS, None
+    end, notice = time.perf_counter() + TRAIN_SECONDS, st.empty()
     slots, me = shared.trainer_slots(), shared.owner()
     try:
-        while not (ta.finished and tb.finished) and time.perf_counter() < end:
-            if not slots.acquire(me, timeout=0.5, pin=True):
-                waiting = waiting or st.info(f"Waiting for a free trainer (number {slots.position(me)} in line)…")
-                continue
+        while not (ta.finished and tb.finished) and time.perf_counter() < end and shared.take_trainer(notice, end):
             with ss.lock:
                 for t in (ta, tb):
                     t.step(t.remaining, max_seconds=shared.LIMITS.tick_seconds)

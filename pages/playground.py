@@ -32,9 +32,7 @@ if trainer is None:
 
 
 def play(on: bool):
-    ss.running = on and not trainer.finished
-    if not ss.running:
-        trainer_slots().release(owner())  # the next in line need not wait for this lease to lapse
+    ss.running = on and not trainer.finished  # stopped, live() in this rerun gives the trainer back
 
 
 def step():
@@ -45,7 +43,6 @@ def step():
 
 def reset():
     ss.running = False
-    trainer_slots().release(owner())
     with ss.lock:
         trainer.reset()
 

@@ -9,7 +9,16 @@ import streamlit as st
 
 from nnplay import charts, data, sweep
 from nnplay.config import format_value
-from pages._shared import boundary, frame, limit_problems, notices, owner, set_config, trainer_slots
+from pages._shared import (
+    boundary,
+    frame,
+    limit_problems,
+    notices,
+    owner,
+    set_config,
+    take_trainer,
+    trainer_slots,
+)
 
 SWEEP_SECONDS = 60  # one sweep trains at most this long; a run it cuts short says so
 ss = st.session_state
@@ -52,13 +61,9 @@ except sweep.SweepError as exc:
 
 def run_sweep():
     bar = st.progress(0.0, text="starting")
-    slots, me, waiting, end = trainer_slots(), owner(), None, time.perf_counter() + SWEEP_SECONDS
-    while not slots.acquire(me, timeout=0.5, pin=True):
-        if time.perf_counter() > end:
-            slots.release(me)
-            st.error("Every trainer on this server stayed busy: try again in a moment.")
-            return
-        waiting = waiting or st.info(f"Waiting for a free trainer (number {slots.position(me)} in line)…")
+    if not take_trainer(st.empty(), time.perf_counter() + SWEEP_SECONDS):
+        st.error("Every trainer on this server stayed busy: try again in a moment.")
+        return
     try:
         with ss.lock:
             result = sweep.sweep(
@@ -73,7 +78,7 @@ def run_sweep():
         st.error(f"This sweep cannot run — {exc}")
         return
     finally:
-        slots.release(me)
+        trainer_slots().release(owner())
     bar.empty()
     ss.sweep_result, ss.sweep_for = result, (ss.config, knob, tuple(values))
 

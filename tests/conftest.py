@@ -16,7 +16,7 @@ def _no_trainer_slots_left_over():
     yield
     shared = sys.modules.get("pages._shared")
     if shared is not None:
-        shared._SLOTS = type(shared._SLOTS)(shared.LIMITS.concurrent_trainers, alive=shared._connected)
+        shared._SLOTS = shared._make_slots()
 
 
 @pytest.fixture
