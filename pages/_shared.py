@@ -4,6 +4,7 @@ field rules, URL sync, and small drawing helpers. Pages stay thin views over thi
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
 import uuid
@@ -19,14 +20,16 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 from nnplay import charts, data, losses, model, optim
 from nnplay.config import FIELDS, TYPES, Config, ConfigError
 from nnplay.export import ExportError, export
+from nnplay.frames import DEFAULT_SPEED, SPEEDS, frame_epochs
 from nnplay.limits import Limits, TrainerSlots, count_parameters
 from nnplay.train import Trainer
 
 COMPARE_PARAMS = tuple(f"b_{name}" for name in FIELDS)  # the Compare page's B: b_lr=0.1 ...
-APP_PARAMS = ("autoplay", "hide", "page", *COMPARE_PARAMS)  # URL keys that belong to the app, not the Config
+APP_PARAMS = ("autoplay", "hide", "page", "speed", *COMPARE_PARAMS)  # URL keys that belong to the app, not the Config
 LR_STEPS = (1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 RATE_STEPS = (0.0, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
 TICK_SECONDS = 0.15
+UNTRAINED_SECONDS = 0.5  # how long a run shows its untrained network before the first epoch
 LIMITS = Limits.from_env()
 
 
@@ -133,7 +136,10 @@ def init_session() -> None:
     ss.trainer_error = None
     ss.table = None
     ss.notice = None
-    ss.tick = 50
+    ss.speed = query.get("speed", DEFAULT_SPEED)
+    if ss.speed not in SPEEDS:
+        warnings.append(f"speed: expected one of {', '.join(SPEEDS)}, not {ss.speed!r}; using {DEFAULT_SPEED!r}")
+        ss.speed = DEFAULT_SPEED
     ss.config_error = None
     ss.lock = threading.Lock()  # one training step at a time: a tick may still run when a button is pressed
 
@@ -143,6 +149,8 @@ def write_url(page_params: dict[str, str] | None = None) -> None:
     wanted = ss.config.to_query()
     if ss.hide:
         wanted["hide"] = ",".join(sorted(ss.hide))
+    if ss.speed != DEFAULT_SPEED:
+        wanted["speed"] = ss.speed
     wanted.update(page_params or {})
     if st.query_params.to_dict() != wanted:
         st.query_params.from_dict(wanted)
@@ -189,6 +197,7 @@ def sync_widgets(config: Config) -> None:
         if name not in ("hidden", "activation"):
             value = getattr(config, name)
             ss[f"w_{name}"] = list(value) if isinstance(value, tuple) else value
+    ss.w_speed = ss.speed
     _sync_layers(config)
 
 
@@ -279,8 +288,22 @@ def chart(name: str, key, build, **kwargs) -> None:
     drawn = st.session_state.setdefault("drawn_charts", {})
     hit = drawn.get(name)
     if hit is None or hit[0] != key:
-        hit = drawn[name] = (key, _vega_lite_spec(build()))
+        hit = drawn[name] = (key, stable_spec(_vega_lite_spec(build())))
     st.vega_lite_chart(hit[1], **kwargs)
+
+
+def stable_spec(spec: dict) -> dict:
+    """The spec with its data sets named by position instead of by a hash of their contents, so a
+    new frame of the same chart has the same spec: the browser then swaps the data in place
+    instead of building the chart again (which blanked it for a moment). Not "data_N": Vega-Lite
+    gives its own data sources those names."""
+    datasets = spec.pop("datasets", {})
+    text = json.dumps(spec)
+    renamed = {}
+    for i, (name, values) in enumerate(datasets.items()):
+        text = text.replace(json.dumps(name), json.dumps(f"nnplay_{i}"))
+        renamed[f"nnplay_{i}"] = values
+    return {**json.loads(text), "datasets": renamed} if renamed else json.loads(text)
 
 
 def trainer_key(trainer: Trainer, *options) -> tuple:
@@ -360,8 +383,13 @@ def _layers_widget() -> None:
         )
 
 
-def _set_tick() -> None:
-    st.session_state.tick = st.session_state.w_tick
+def _set_speed() -> None:
+    st.session_state.speed = st.session_state.w_speed
+
+
+def next_frame(trainer: Trainer, factor: int = 1) -> int:
+    """The epochs the next frame trains: the session's speed on the frame schedule (nnplay.frames)."""
+    return frame_epochs(trainer.epoch, st.session_state.speed) * factor
 
 
 def sidebar() -> None:
@@ -378,15 +406,14 @@ def sidebar() -> None:
                     _widget(name)
             if group == "Data" and "csv" not in hide:
                 _csv_upload()
-            if group == "Training" and "tick" not in hide:
-                st.session_state.setdefault("w_tick", st.session_state.tick)
-                st.slider(
-                    "epochs per tick",
-                    1,
-                    200,
-                    key="w_tick",
-                    help="epochs trained between two redraws",
-                    on_change=_set_tick,
+            if group == "Training" and "speed" not in hide:
+                st.select_slider(
+                    "speed",
+                    list(SPEEDS),
+                    key="w_speed",
+                    help="How fast the epochs go by. Every speed starts with one epoch a frame, where the network "
+                    "changes most, and then trains more epochs a frame; slow motion stays at one epoch a frame.",
+                    on_change=_set_speed,
                 )
             if group == "Device":
                 st.caption(

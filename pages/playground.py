@@ -9,6 +9,7 @@ from nnplay import charts
 from pages._shared import (
     LIMITS,
     TICK_SECONDS,
+    UNTRAINED_SECONDS,
     WAIT_SECONDS,
     boundary,
     chart,
@@ -16,6 +17,7 @@ from pages._shared import (
     downloads,
     drift,
     frame,
+    next_frame,
     notices,
     owner,
     tick_factor,
@@ -38,7 +40,7 @@ def play(on: bool):
 def step():
     ss.running = False
     with ss.lock:
-        trainer.step(ss.tick, max_seconds=LIMITS.tick_seconds)
+        trainer.step(next_frame(trainer), max_seconds=LIMITS.tick_seconds)
 
 
 def reset():
@@ -72,10 +74,18 @@ def live():
     with st.container(key="epoch"):
         bar = progress(st)  # drawn before the tick, so a tick waiting in line shows where it stands
         notice = st.empty()
-    # A full run draws the page at once; only the fragment's own reruns wait (with the page drawn).
+    # A full run draws the page at once; only the fragment's own reruns wait in line (with the page
+    # drawn). An untrained network is drawn before its first epoch and stays on screen a moment:
+    # it is the picture every run starts from.
     page_run = ss.pop("page_run", False)
+    run = (id(trainer), trainer.generation)
+    if trainer.epoch == 0 and ss.get("untrained_shown") != run:
+        ss.untrained_shown, ss.hold_until = run, time.monotonic() + UNTRAINED_SECONDS
+        held = True
+    else:
+        held = trainer.epoch == 0 and time.monotonic() < ss.get("hold_until", 0)
     factor = 0
-    if ss.running and not trainer.finished:
+    if ss.running and not trainer.finished and not held:
         granted = slots.acquire(me)
         end = time.monotonic() + (0 if page_run else WAIT_SECONDS)
         while not granted and time.monotonic() < end:
@@ -89,7 +99,7 @@ def live():
             # The lock also makes a redraw wait for a tick still running in a previous script run.
             with ss.lock:
                 if ss.running and not trainer.finished:
-                    trainer.step(ss.tick * factor, max_seconds=LIMITS.tick_seconds)
+                    trainer.step(next_frame(trainer, factor), max_seconds=LIMITS.tick_seconds)
             if slots.turn_over(me, LIMITS.turn_seconds):
                 slots.release(me)  # the next tick queues again, behind those who waited
     if trainer.finished or not ss.running:
@@ -101,10 +111,9 @@ def live():
     progress(bar)
     if factor > 1:
         notice.caption(
-            f"Busy server: others are waiting for a trainer, so each frame trains {ss.tick * factor} "
-            f"epochs instead of {ss.tick}."
+            f"Busy server: others are waiting for a trainer, so each frame trains {factor}× the epochs of your speed."
         )
-    elif not factor and ss.running and not trainer.finished:
+    elif not factor and ss.running and not trainer.finished and not held:
         notice.info(waiting_text(slots, me), icon=":material/hourglass_top:")
     else:
         notice.empty()

@@ -19,6 +19,15 @@ def _no_trainer_slots_left_over():
         shared._SLOTS = shared._make_slots()
 
 
+@pytest.fixture(autouse=True)
+def _no_pause_on_the_untrained_network(monkeypatch):
+    """The Playground shows an untrained network for a moment before training (UNTRAINED_SECONDS);
+    AppTest's reruns come faster than that. The test of that moment sets it back."""
+    import pages._shared
+
+    monkeypatch.setattr(pages._shared, "UNTRAINED_SECONDS", 0.0)
+
+
 @pytest.fixture
 def quick() -> Config:
     """A small, fast experiment."""

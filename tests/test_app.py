@@ -10,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from nnplay.config import Config
+from nnplay.frames import DEFAULT_SPEED, SPEEDS, frame_epochs, schedule
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 CHART_KEYS = ("boundary", "loss", "drift", "timeline")
@@ -36,20 +37,59 @@ def ok(at):
     return at
 
 
-def test_first_load_autoplays_and_draws_every_keyed_chart():
+def test_first_load_shows_the_untrained_network_then_plays_the_frame_schedule():
     at = ok(app())
     trainer = at.session_state["trainer"]
-    assert at.session_state["running"] and trainer.epoch == at.session_state["tick"]
+    assert at.session_state["running"] and trainer.epoch == 0  # the first frame: before any training
     for key in ("boundary", "loss", "drift"):
         assert charts(at, key), key
-    assert at.get_by_key("epoch") is not None
-    ok(at.run())
-    assert trainer.epoch == 2 * at.session_state["tick"]  # each tick trains on
+    assert "epoch 0 / 1000" in at.get_by_key("epoch").get("progress")[0].proto.text
+    shown = [trainer.epoch]
     while at.session_state["running"]:
         ok(at.run())
-    assert trainer.epoch == trainer.config.epochs and trainer.status == "done"
+        shown.append(trainer.epoch)
+    assert shown == schedule(trainer.config.epochs, DEFAULT_SPEED)  # one frame per run, where the learning is
+    assert trainer.status == "done"
     for key in CHART_KEYS:  # the timeline too, now that training has stopped
         assert charts(at, key), key
+
+
+def test_the_untrained_network_stays_on_screen_a_moment(monkeypatch):
+    import pages._shared
+
+    monkeypatch.setattr(pages._shared, "UNTRAINED_SECONDS", 60.0)
+    at = ok(app())
+    ok(at.run())
+    ok(at.run())
+    assert at.session_state["running"] and at.session_state["trainer"].epoch == 0
+    at.session_state["hold_until"] = 0.0  # the moment has passed
+    ok(at.run())
+    assert at.session_state["trainer"].epoch == 1
+
+
+@pytest.mark.parametrize("speed", list(SPEEDS))
+def test_the_speed_control_keeps_the_schedule_and_shows_on_every_page(speed):
+    at = ok(app(autoplay="0", epochs="300"))
+    at.select_slider(key="w_speed").set_value(speed)
+    ok(at.run())
+    assert at.query_params.get("speed") == (None if speed == DEFAULT_SPEED else speed)  # a link keeps it
+    trainer = at.session_state["trainer"]
+    for expected in schedule(300, speed)[1:6]:
+        at.button(key="step").click()  # Step is one frame of the schedule: one epoch at first
+        ok(at.run())
+        assert trainer.epoch == expected
+    for page in ("pages/compare.py", "pages/inside.py", "pages/playground.py"):
+        at.switch_page(page)
+        ok(at.run())
+        assert at.select_slider(key="w_speed").value == speed, page
+
+
+def test_a_speed_from_a_link():
+    at = ok(app(speed="slow motion", autoplay="0"))
+    assert at.select_slider(key="w_speed").value == "slow motion"
+    at = ok(app(speed="warp", autoplay="0"))
+    assert at.session_state["speed"] == DEFAULT_SPEED
+    assert any("speed" in w.value for w in at.warning)
 
 
 def test_autoplay_off():
@@ -60,6 +100,8 @@ def test_autoplay_off():
 def test_loss_chart_carries_the_history():
     at = ok(app())
     trainer = at.session_state["trainer"]
+    for _ in range(5):
+        ok(at.run())
     ((_spec, frames),) = charts(at, "loss")
     rows = pd.concat(frames.values())
     assert set(rows["series"]) >= {"train_loss", "test_loss", "train_accuracy", "test_accuracy"}
@@ -81,9 +123,12 @@ def test_sidebar_change_reaches_the_engine_and_the_charts():
 def test_learning_rate_change_continues_training_architecture_change_restarts():
     at = ok(app())
     trainer = at.session_state["trainer"]
+    while trainer.epoch < 20:
+        ok(at.run())
+    epoch = trainer.epoch
     at.select_slider(key="w_lr").set_value(0.1)
     ok(at.run())
-    assert at.session_state["trainer"] is trainer and trainer.config.lr == 0.1 and trainer.epoch > 20
+    assert at.session_state["trainer"] is trainer and trainer.config.lr == 0.1 and trainer.epoch > epoch
     at.slider(key="w_layers").set_value(3)
     ok(at.run())
     assert at.session_state["trainer"] is not trainer
@@ -137,6 +182,7 @@ def test_an_impossible_sidebar_setting_is_explained_and_changes_nothing():
 def test_pause_step_reset():
     at = ok(app())
     trainer = at.session_state["trainer"]
+    ok(at.run())
     at.button(key="pause").click()
     ok(at.run())
     assert not at.session_state["running"]
@@ -145,7 +191,7 @@ def test_pause_step_reset():
     assert trainer.epoch == epoch  # paused means paused
     at.button(key="step").click()
     ok(at.run())
-    assert trainer.epoch == epoch + at.session_state["tick"]
+    assert trainer.epoch == epoch + frame_epochs(epoch, DEFAULT_SPEED)
     at.button(key="reset").click()
     ok(at.run())
     assert trainer.epoch == 0
@@ -340,6 +386,7 @@ def test_regression_has_a_timeline_and_no_discretize():
 
 def test_paused_status_is_said():
     at = ok(app())
+    ok(at.run())
     at.button(key="pause").click()
     ok(at.run())
     assert "paused" in at.get_by_key("epoch").get("progress")[0].proto.text
@@ -376,6 +423,7 @@ def test_sessions_wait_for_a_free_trainer_in_line(monkeypatch):
     try:
         assert taken == [True] * LIMITS.concurrent_trainers + [False, False]
         at = ok(AppTest.from_file(APP, default_timeout=60).run())
+        ok(at.run())  # the first tick after the untrained frame waits in line
         assert at.session_state["trainer"].epoch == 0
         notice = next(i.value for i in at.info if "Waiting for a free trainer" in i.value)
         assert "number 3 of 3 in line" in notice

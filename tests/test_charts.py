@@ -1,10 +1,7 @@
-import base64
-import io
 
 import numpy as np
 import pandas as pd
 import pytest
-from PIL import Image
 
 from nnplay import charts
 from nnplay.config import Config
@@ -42,20 +39,62 @@ def test_palette_is_okabe_ito():
     assert charts.PALETTE[:3] == ["#E69F00", "#0072B2", "#009E73"]
 
 
-def test_boundary_chart_is_one_png_under_the_points(trained):
-    grid = trained.boundary(resolution=50)
+def cells_as_drawn(layer, cells):
+    """What the browser draws for each heatmap cell: (x, y, x2, y2, fill), from the spec's own expressions."""
+    env = {"floor": np.floor, "rgb": lambda r, g, b: f"rgb({int(r)}, {int(g)}, {int(b)})"}
+    out = {name: [] for name in ("x", "y", "x2", "y2", "fill")}
+    for k, c in zip(cells["k"], cells["c"]):
+        datum = {"k": int(k), "c": int(c)}
+        for step in layer["transform"]:
+            expr = step["calculate"].replace("datum.", "d_").replace("'' + ", "")
+            datum[step["as"]] = eval(expr, env, {f"d_{n}": v for n, v in datum.items()})
+        for name in out:
+            out[name].append(datum[name])
+    return out
+
+
+def test_boundary_cells_sit_on_the_grid_in_the_map_colours(trained):
+    grid = trained.boundary(resolution=20)
     d = trained.data
     points = pd.DataFrame(
         {"x": d.raw_train[:, 0], "y": d.raw_train[:, 1], "label": [str(v) for v in d.y_train], "split": "train"}
     )
     spec = charts.boundary_chart(grid, points, task="binary", class_names=d.class_names).to_dict()
-    assert spec["layer"][0]["mark"]["type"] == "image" and spec["layer"][1]["mark"]["type"] == "point"
-    url = layer_data(spec, 0)[0]["url"]
-    image = Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1])))
-    assert image.size == (50, 50)
-    assert len(layer_data(spec, 1)) == len(d.X_train)
+    assert spec["layer"][0]["mark"]["type"] == "rect" and spec["layer"][1]["mark"]["type"] == "point"
+    assert spec["usermeta"] == {"embedOptions": {"renderer": "canvas"}}
+    cells = pd.DataFrame(layer_data(spec, 0))
+    assert len(cells) == 400 and len(layer_data(spec, 1)) == len(d.X_train)
+    drawn = cells_as_drawn(spec["layer"][0], cells)
+    step = grid.xs[1] - grid.xs[0]
+    k = np.arange(400)
+    np.testing.assert_allclose(np.array(drawn["x"]) + step / 2, grid.xs[k % 20])  # cell centres = grid points
+    np.testing.assert_allclose(np.array(drawn["y"]) + (grid.ys[1] - grid.ys[0]) / 2, grid.ys[k // 20])
+    assert np.all(np.array(drawn["x2"]) > np.array(drawn["x"]) + step)  # overlapping: no seams
+    rgb = charts.LIGHTEN + (1 - charts.LIGHTEN) * charts.colour_grid(grid.values, "binary")
+    expected = [f"rgb({r}, {g}, {b})" for r, g, b in np.round(rgb.reshape(-1, 3) * 255).astype(int)]
+    assert drawn["fill"] == expected
     x_scale = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
-    assert x_scale == [pytest.approx(grid.xs[0]), pytest.approx(grid.xs[-1])]
+    assert x_scale == [pytest.approx(grid.xs[0] - step / 2), pytest.approx(grid.xs[-1] + step / 2)]
+
+
+def test_a_new_frame_of_the_boundary_sends_new_data_under_the_same_spec(trained):
+    """What the page sends (pages._shared.chart): the same spec with new data, so the browser swaps
+    the data in place instead of building the chart again."""
+    from pages._shared import _vega_lite_spec, boundary, stable_spec
+
+    fresh = Trainer(trained.config)
+
+    def sent():
+        spec = stable_spec(_vega_lite_spec(boundary(fresh)))
+        return spec, spec.pop("datasets")
+
+    before, data_before = sent()
+    fresh.step(5)
+    after, data_after = sent()
+    assert before == after
+    assert list(data_before) == list(data_after) == ["nnplay_0", "nnplay_1"]
+    assert data_before["nnplay_0"] != data_after["nnplay_0"]  # the map moved
+    assert data_before["nnplay_1"] == data_after["nnplay_1"]  # the points did not
 
 
 def test_image_rows_run_top_down(trained):
