@@ -20,6 +20,7 @@ from nnplay import charts, data, losses, model, optim
 from nnplay.config import FIELDS, TYPES, Config, ConfigError
 from nnplay.export import ExportError, export
 from nnplay.limits import Limits, TrainerSlots, count_parameters
+from nnplay.text import literal
 from nnplay.train import Trainer
 
 COMPARE_PARAMS = tuple(f"b_{name}" for name in FIELDS)  # the Compare page's B: b_lr=0.1 ...
@@ -426,16 +427,16 @@ def notices() -> None:
     ss = st.session_state
     warnings, ss.url_warnings = ss.get("url_warnings", []), []  # shown once: the URL is corrected now
     for w in warnings[:8]:
-        st.warning(f"Link setting ignored — {w}", icon="⚠️")
+        st.warning(literal(f"Link setting ignored — {w}"), icon="⚠️")
     if len(warnings) > 8:
         st.warning(f"… and {len(warnings) - 8} more link settings ignored.")
     if ss.get("csv_error"):
-        st.error(f"CSV not used — {ss.csv_error}")
+        st.error(literal(f"CSV not used — {ss.csv_error}"))
     if ss.get("notice"):
-        st.info(ss.notice)
+        st.info(literal(ss.notice))
         ss.notice = None
     if ss.get("trainer_error"):
-        st.error(f"This experiment cannot run — {ss.trainer_error}")
+        st.error(literal(f"This experiment cannot run — {ss.trainer_error}"))
 
 
 def training_table(d) -> pd.DataFrame:
@@ -551,7 +552,7 @@ def downloads(trainer: Trainer) -> None:
             st.download_button("Download the script", script, "nnplay_experiment.py", key="dl_script")
             st.code(script, language="python")
         if st.session_state.get("model_error"):
-            st.error(f"Model not loaded — {st.session_state.model_error}")
+            st.error(literal(f"Model not loaded — {st.session_state.model_error}"))
 
 
 def drift(trainer: Trainer):
