@@ -80,6 +80,7 @@ GROUPS = {
     ),
     "Device": ("device", "threads", "snapshot_every", "grid"),
 }
+HIDEABLE = (*(name for names in GROUPS.values() for name in names), "csv", "tick")  # what ?hide= may name
 
 LABELS = {
     "dataset": {k: v.label for k, v in data.DATASETS.items()} | {data.CSV: "Uploaded CSV"},
@@ -128,7 +129,7 @@ def init_session() -> None:
         warnings.append(f"{problem}; using the default {FIELDS[name].default!r}")
     ss.config = config
     ss.url_warnings = warnings
-    ss.hide = frozenset(h.strip() for h in query.get("hide", "").split(",") if h.strip())
+    ss.hide = read_hide(query.get("hide", ""), warnings)
     ss.running = query.get("autoplay", "1") != "0"
     ss.trainer = None
     ss.trainer_error = None
@@ -137,6 +138,17 @@ def init_session() -> None:
     ss.tick = 50
     ss.config_error = None
     ss.lock = threading.Lock()  # one training step at a time: a tick may still run when a button is pressed
+
+
+def read_hide(text: str, warnings: list[str]) -> frozenset[str]:
+    """The controls ``hide=`` names; a name that is not one is left out, with a warning naming it."""
+    names = {h.strip() for h in text.split(",") if h.strip()}
+    unknown = sorted(names - set(HIDEABLE))
+    if unknown:
+        shown = ", ".join(repr(n if len(n) <= 40 else n[:40] + "…") for n in unknown[:8])
+        more = f" and {len(unknown) - 8} more" if len(unknown) > 8 else ""
+        warnings.append(f"hide: no control is called {shown}{more}; the names are: {', '.join(HIDEABLE)}")
+    return frozenset(names & set(HIDEABLE))
 
 
 def write_url(page_params: dict[str, str] | None = None) -> None:

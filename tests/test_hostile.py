@@ -191,12 +191,12 @@ def assert_literal(bodies: list[str], payload: str) -> None:
 @pytest.mark.parametrize("case", list(PAYLOADS))
 def test_url_text_is_shown_as_text(case):
     p = PAYLOADS[case]
-    query = dict(dataset=p, optimizer=p, lr=p, features=p, loss="custom", loss_expr=p, autoplay="0")
+    query = dict(dataset=p, optimizer=p, lr=p, features=p, hide=p, loss="custom", loss_expr=p, autoplay="0")
     at = app(**query, **{p: "1"}).run()
     usable(at)
     assert_literal(said(at), p)
     warnings = [shown(w.value) for w in at.warning]
-    for key in ("dataset", "optimizer", "lr", "features", "loss_expr", "unknown setting"):
+    for key in ("dataset", "optimizer", "lr", "features", "loss_expr", "unknown setting", "hide"):
         assert any(key in w for w in warnings), (key, warnings)
 
 
@@ -257,7 +257,16 @@ def test_sweep_values_are_shown_as_text(case):
     assert_literal(said(at), p[:300])
 
 
+def test_unknown_names_in_hide_are_named_with_the_valid_ones():
+    at = app(hide="foo,lr,Bar", autoplay="0").run()
+    usable(at)
+    (warning,) = [shown(w.value) for w in at.warning]
+    assert "'Bar', 'foo'" in warning and "dataset, n_samples" in warning and "csv, tick" in warning
+    assert at.session_state["hide"] == {"lr"} and at.query_params["hide"] == "lr"  # the link is mended
+    assert "w_lr" not in [s.key for s in at.select_slider]  # the known name still hides its control
+
+
 def test_corpus_has_at_least_sixty_cases():
     total = len(URLS) + len(CSVS) + len(MODELS) + 20 + len(AVAILABLE_OPTIMIZERS) + 4
-    total += 3 * len(PAYLOADS) + 2 * len(FILE_NAMES)
+    total += 3 * len(PAYLOADS) + 2 * len(FILE_NAMES) + 1
     assert total >= 60
