@@ -320,10 +320,13 @@ def format_value(value) -> str:
 
 
 def check_field(name: str, value):
-    """Validate (and normalise: lists to tuples, ints to floats) one field; ConfigError if it breaks its rules."""
+    """Validate (and normalise: lists and their text "8,4" to tuples, ints to floats) one field;
+    ConfigError if it breaks its rules."""
     meta, t = FIELDS[name].metadata, TYPES[name]
     item = _item_type(name)
     if item is not None:
+        if isinstance(value, str):  # "8,4", "relu": what the URL and the command line accept, so Python takes it too
+            value = parse_value(name, value)
         if not isinstance(value, (tuple, list)):
             raise ConfigError(name, f"expected a list, not {type(value).__name__}")
         value = tuple(_check_scalar(name, item, v, meta) for v in value)

@@ -22,6 +22,7 @@ from nnplay.config import FIELDS, TYPES, Config, ConfigError
 from nnplay.export import ExportError, export
 from nnplay.frames import DEFAULT_SPEED, SPEEDS, frame_epochs
 from nnplay.limits import Limits, TrainerSlots, count_parameters
+from nnplay.text import literal
 from nnplay.train import Trainer
 
 COMPARE_PARAMS = tuple(f"b_{name}" for name in FIELDS)  # the Compare page's B: b_lr=0.1 ...
@@ -82,6 +83,7 @@ GROUPS = {
     ),
     "Device": ("device", "threads", "snapshot_every", "grid"),
 }
+HIDEABLE = (*(name for names in GROUPS.values() for name in names), "csv", "tick")  # what ?hide= may name
 
 LABELS = {
     "dataset": {k: v.label for k, v in data.DATASETS.items()} | {data.CSV: "Uploaded CSV"},
@@ -130,7 +132,7 @@ def init_session() -> None:
         warnings.append(f"{problem}; using the default {FIELDS[name].default!r}")
     ss.config = config
     ss.url_warnings = warnings
-    ss.hide = frozenset(h.strip() for h in query.get("hide", "").split(",") if h.strip())
+    ss.hide = read_hide(query.get("hide", ""), warnings)
     ss.running = query.get("autoplay", "1") != "0"
     ss.trainer = None
     ss.trainer_error = None
@@ -142,6 +144,17 @@ def init_session() -> None:
         ss.speed = DEFAULT_SPEED
     ss.config_error = None
     ss.lock = threading.Lock()  # one training step at a time: a tick may still run when a button is pressed
+
+
+def read_hide(text: str, warnings: list[str]) -> frozenset[str]:
+    """The controls ``hide=`` names; a name that is not one is left out, with a warning naming it."""
+    names = {h.strip() for h in text.split(",") if h.strip()}
+    unknown = sorted(names - set(HIDEABLE))
+    if unknown:
+        shown = ", ".join(repr(n if len(n) <= 40 else n[:40] + "…") for n in unknown[:8])
+        more = f" and {len(unknown) - 8} more" if len(unknown) > 8 else ""
+        warnings.append(f"hide: no control is called {shown}{more}; the names are: {', '.join(HIDEABLE)}")
+    return frozenset(names & set(HIDEABLE))
 
 
 def write_url(page_params: dict[str, str] | None = None) -> None:
@@ -453,16 +466,16 @@ def notices() -> None:
     ss = st.session_state
     warnings, ss.url_warnings = ss.get("url_warnings", []), []  # shown once: the URL is corrected now
     for w in warnings[:8]:
-        st.warning(f"Link setting ignored — {w}", icon="⚠️")
+        st.warning(literal(f"Link setting ignored — {w}"), icon="⚠️")
     if len(warnings) > 8:
         st.warning(f"… and {len(warnings) - 8} more link settings ignored.")
     if ss.get("csv_error"):
-        st.error(f"CSV not used — {ss.csv_error}")
+        st.error(literal(f"CSV not used — {ss.csv_error}"))
     if ss.get("notice"):
-        st.info(ss.notice)
+        st.info(literal(ss.notice))
         ss.notice = None
     if ss.get("trainer_error"):
-        st.error(f"This experiment cannot run — {ss.trainer_error}")
+        st.error(literal(f"This experiment cannot run — {ss.trainer_error}"))
 
 
 def training_table(d) -> pd.DataFrame:
@@ -578,7 +591,7 @@ def downloads(trainer: Trainer) -> None:
             st.download_button("Download the script", script, "nnplay_experiment.py", key="dl_script")
             st.code(script, language="python")
         if st.session_state.get("model_error"):
-            st.error(f"Model not loaded — {st.session_state.model_error}")
+            st.error(literal(f"Model not loaded — {st.session_state.model_error}"))
 
 
 def drift(trainer: Trainer):

@@ -7,6 +7,7 @@ import streamlit as st
 
 from nnplay import charts, data, sweep
 from nnplay.config import FIELDS, TYPES, ConfigError, check_field, format_value, parse_value
+from nnplay.text import literal
 from pages import _shared as shared
 
 TRAIN_SECONDS = 30  # one press of "Train both" trains at most this long, so the page answers again
@@ -77,7 +78,7 @@ with right:
     else:
         st.text_input("to", key=key, on_change=set_value, help=meta["help"], max_chars=300)
 if ss.compare_error:
-    st.error(f"B not changed — {ss.compare_error}")
+    st.error(literal(f"B not changed — {ss.compare_error}"))
 diff = ", ".join(
     f"{k}: {format_value(getattr(a, k))} → {format_value(v)}" for k, v in ss.compare_b.items() if v != getattr(a, k)
 )
@@ -88,12 +89,12 @@ if ss.get("compare_key") != (a, b, id(ss.table)):
     try:
         ss.compare_pair = sweep.pair(a, b, ss.table)
     except (ValueError, data.DataError) as exc:
-        st.error(f"These runs cannot train — {exc}")
+        st.error(literal(f"These runs cannot train — {exc}"))
         st.stop()
     ss.compare_key = (a, b, id(ss.table))
 ta, tb, shares = ss.compare_pair
 runs = (("A", ta), ("B", tb))
-st.caption(f"{'B differs in ' + diff + '. ' if diff else ''}{shares}")
+st.caption(literal(f"{'B differs in ' + diff + '. ' if diff else ''}{shares}"))  # B's value may be an expression
 
 
 def train_both():

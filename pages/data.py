@@ -5,6 +5,7 @@ import streamlit as st
 
 from nnplay import charts
 from nnplay.data import DATASETS
+from nnplay.text import literal
 from pages._shared import current_trainer, frame, notices, training_table
 
 frame()
@@ -19,16 +20,20 @@ raw = training_table(d)
 names = d.raw_names[:6]
 with st.container(key="pairs"):
     if len(names) == 1:
-        st.altair_chart(alt.Chart(raw).mark_point().encode(x=f"{names[0]}:Q", y="target:Q"))
+        x = alt.X(field=names[0], type="quantitative")  # a column's name is not Altair shorthand ("a:b" broke it)
+        st.altair_chart(alt.Chart(raw).mark_point().encode(x=x, y="target:Q"))
     else:
         st.altair_chart(charts.pairs_chart(raw, names, regression=d.task == "regression", class_names=d.class_names))
         if len(d.raw_names) > 6:
             st.caption(f"The first 6 of {len(d.raw_names)} inputs.")
-st.caption("Network inputs: " + ", ".join(d.feature_names) + " (standardised with the training set's statistics).")
+inputs = ", ".join(d.feature_names)  # an uploaded table's column names among them
+st.caption(literal(f"Network inputs: {inputs} (standardised with the training set's statistics)."))
 st.dataframe(raw, height=300)
 table = st.session_state.get("table")
 if table is not None:
     st.success(
-        f"Uploaded table: {len(table.X)} rows, target {table.target!r}, task {table.task}, "
-        f"features {', '.join(table.feature_names)}."
+        literal(
+            f"Uploaded table: {len(table.X)} rows, target {table.target!r}, task {table.task}, "
+            f"features {', '.join(table.feature_names)}."
+        )
     )

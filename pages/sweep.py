@@ -9,6 +9,7 @@ import streamlit as st
 
 from nnplay import charts, data, sweep
 from nnplay.config import format_value
+from nnplay.text import literal
 from pages._shared import (
     boundary,
     frame,
@@ -55,7 +56,7 @@ try:
         for problem in limit_problems(c, ss.table):
             raise sweep.SweepError(knob, f"{format_value(v)} goes past this server's limits — {problem}")
 except sweep.SweepError as exc:
-    st.error(f"Cannot sweep — {exc}")
+    st.error(literal(f"Cannot sweep — {exc}"))
     values = None
 
 
@@ -75,7 +76,7 @@ def run_sweep():
                 max_seconds=SWEEP_SECONDS,
             )
     except (ValueError, data.DataError) as exc:
-        st.error(f"This sweep cannot run — {exc}")
+        st.error(literal(f"This sweep cannot run — {exc}"))
         return
     finally:
         trainer_slots().release(owner())

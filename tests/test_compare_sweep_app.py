@@ -6,6 +6,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from nnplay.text import literal
 from tests.test_app import APP, charts, ok
 
 SMALL = {"autoplay": "0", "epochs": "60", "n_samples": "100"}
@@ -67,7 +68,7 @@ def test_compare_trains_a_and_b_and_shows_them_side_by_side():
 def test_b_travels_in_the_url_and_a_new_change_replaces_it():
     at = open_page("pages/compare.py", b_lr="0.3")
     assert at.session_state["compare_b"] == {"lr": 0.3} and at.query_params["b_lr"] == "0.3"
-    assert any("lr: 0.03 → 0.3" in c.value and "same initial weights" in c.value for c in at.caption)
+    assert any(literal("lr: 0.03 → 0.3") in c.value and "same initial weights" in c.value for c in at.caption)
     at.selectbox(key="b_field").set_value("hidden")
     ok(at.run())
     assert any("B is the same as A" in i.value for i in at.info) and "b_lr" not in at.query_params
@@ -77,7 +78,7 @@ def test_b_travels_in_the_url_and_a_new_change_replaces_it():
     assert any("architecture differs" in c.value for c in at.caption)
     at.text_input(key="b_value_hidden").set_value("banana")
     ok(at.run())
-    assert any("b_hidden: expected a number" in e.value for e in at.error)
+    assert any(literal("b_hidden: expected a number") in e.value for e in at.error)
     assert at.query_params["b_hidden"] == "16"  # the bad value changed nothing
 
 
@@ -97,7 +98,7 @@ def test_each_kind_of_field_has_a_widget_for_bs_value():
         getattr(at, widget)(key=f"b_value_{field}").set_value(value)
         ok(at.run())
         if query is None:
-            assert any(f"b_{field}: Nesterov needs optimizer sgd" in e.value for e in at.error)
+            assert any(literal(f"b_{field}: Nesterov needs optimizer sgd") in e.value for e in at.error)
             assert not [k for k in at.query_params if k.startswith("b_")]
         else:
             assert at.query_params[f"b_{field}"] == query, field
@@ -108,8 +109,8 @@ def test_each_kind_of_field_has_a_widget_for_bs_value():
 def test_a_bad_b_param_warns_and_b_keeps_as_value():
     at = open_page("pages/compare.py", b_lr="banana", b_epochs="50000")
     warnings = " ".join(w.value for w in at.warning)
-    assert "b_lr: expected a number, not 'banana'; B keeps A's value" in warnings
-    assert "b_epochs: this server allows at most" in warnings  # a server limit, as for A
+    assert literal("b_lr: expected a number, not 'banana'; B keeps A's value") in warnings
+    assert literal("b_epochs: this server allows at most") in warnings  # a server limit, as for A
     assert not [k for k in at.query_params if k.startswith("b_")] and at.session_state["compare_b"] == {}
     assert any("B is the same as A" in i.value for i in at.info)
     at.button(key="compare_train").click()
@@ -169,7 +170,7 @@ def test_a_bad_value_list_says_why_and_trains_nothing(text, words):
     at = open_page("pages/sweep.py")
     at.text_input(key="sweep_values").set_value(text)
     ok(at.run())
-    assert any(words in e.value for e in at.error)
+    assert any(literal(words) in e.value for e in at.error)
     assert at.button(key="sweep_run").disabled and "sweep_result" not in at.session_state
     at.text_input(key="sweep_values").set_value("0.1")  # mended, it runs
     ok(at.run())

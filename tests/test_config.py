@@ -94,6 +94,32 @@ def test_values_are_normalised():
     assert c.hidden == (16, 8) and c.lr == 1.0 and isinstance(c.lr, float) and c.activation == ("relu", "tanh")
 
 
+@pytest.mark.parametrize(
+    "changes, expected",
+    [
+        ({"activation": "relu"}, {"activation": ("relu",)}),
+        ({"hidden": "8,4", "activation": "relu+tanh, relu"}, {"hidden": (8, 4), "activation": ("relu+tanh", "relu")}),
+        ({"hidden": " 16 "}, {"hidden": (16,)}),
+        ({"hidden": ""}, {"hidden": ()}),
+        ({"features": "x1,x2,x1x2"}, {"features": ("x1", "x2", "x1x2")}),
+    ],
+)
+def test_list_fields_take_the_url_and_command_line_spelling(changes, expected):
+    config = Config(**changes)
+    assert {name: getattr(config, name) for name in expected} == expected
+    assert config == Config.from_query(changes)[0]  # the URL reads it the same
+
+
+@pytest.mark.parametrize(
+    "changes, words",
+    [({"hidden": "8,x"}, "expected a number, not 'x'"), ({"activation": "relu,nope"}, "unknown activation")],
+)
+def test_a_bad_list_spelling_names_the_field(changes, words):
+    with pytest.raises(ConfigError) as err:
+        Config(**changes)
+    assert err.value.field == next(iter(changes)) and words in str(err.value)
+
+
 def test_zero_hidden_layers_is_logistic_regression():
     assert Config(hidden=()).to_query() == {"hidden": ""}
     assert Config.from_query({"hidden": ""})[0].hidden == ()

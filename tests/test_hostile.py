@@ -6,6 +6,7 @@ go through the engine. The number of cases is printed at the end of the run.
 
 import io
 import pickle
+import re
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from nnplay.optim import AVAILABLE_OPTIMIZERS
 from nnplay.train import DIVERGED, DONE, Trainer
 
 from .test_expr import INJECTIONS
+from .test_text import PAYLOADS, live_markup, shown
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
@@ -162,6 +164,109 @@ def test_extreme_configs_train(config):
     assert trainer.epoch == config.epochs and trainer.status == DONE
 
 
+# --- user text is shown as text -----------------------------------------------------------------
+# Each payload goes everywhere the app echoes user text; every message that echoes it must hold no
+# live Markdown and show it as it was (quoted and cut short as the message does).
+FILE_NAMES = [name for name in PAYLOADS if "\n" not in PAYLOADS[name] and len(PAYLOADS[name]) < 200]
+
+
+def _marker(payload: str) -> str:
+    """A word of the payload that no message of the app's own holds, to find the messages that echo it."""
+    return next(w for w in re.findall(r"[A-Za-z0-9]+", payload) if len(w) >= 4)
+
+
+def said(at: AppTest) -> list[str]:
+    return [e.value for e in [*at.warning, *at.error, *at.info, *at.success, *at.caption, *at.markdown]]
+
+
+def assert_literal(bodies: list[str], payload: str) -> None:
+    echoed = [body for body in bodies if _marker(payload) in body]
+    assert echoed, bodies
+    for body in echoed:
+        assert live_markup(body) == [], body
+    head = payload[:30]
+    assert any(head in shown(b) or repr(head)[1:-1] in shown(b) for b in echoed), echoed
+
+
+@pytest.mark.parametrize("case", list(PAYLOADS))
+def test_url_text_is_shown_as_text(case):
+    p = PAYLOADS[case]
+    query = dict(dataset=p, optimizer=p, lr=p, features=p, hide=p, loss="custom", loss_expr=p, autoplay="0")
+    at = app(**query, **{p: "1"}).run()
+    usable(at)
+    assert_literal(said(at), p)
+    warnings = [shown(w.value) for w in at.warning]
+    for key in ("dataset", "optimizer", "lr", "features", "loss_expr", "unknown setting", "hide"):
+        assert any(key in w for w in warnings), (key, warnings)
+
+
+@pytest.mark.parametrize("case", list(PAYLOADS))
+def test_compare_link_text_is_shown_as_text(case):
+    p = PAYLOADS[case]
+    at = AppTest.from_file(str(Path(APP).parent / "pages" / "compare.py"), default_timeout=90)  # a link to Compare
+    for k, v in {"autoplay": "0", "b_dataset": p, "b_lr": p, "b_loss_expr": p, p: "1"}.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert_literal(said(at), p)
+    warnings = [shown(w.value) for w in at.warning]
+    for key in ("b_dataset", "b_lr", "unknown setting"):
+        assert any(key in w for w in warnings), (key, warnings)
+    if len(p) <= 1000:  # B's loss_expr is any text until the loss is custom: the caption names it
+        assert any(f"loss_expr: mean((y_pred - y)**4) → {p}" in shown(c.value) for c in at.caption)
+
+
+@pytest.mark.parametrize("case", FILE_NAMES)
+def test_upload_names_and_columns_are_shown_as_text(case):
+    p = PAYLOADS[case]
+    at = app(autoplay="0").run()
+    at.file_uploader(key="csv_file").upload(f"{p}.csv", f"{p},b\nx,1\n".encode(), "text/csv")
+    at.run()
+    at.file_uploader(key="model_file").upload(f"{p}.pt", b"not a model", "application/octet-stream")
+    at.run()
+    usable(at)
+    errors = [shown(e.value) for e in at.error]
+    assert any("CSV not used" in e and "not numeric" in e for e in errors)
+    assert any("Model not loaded" in e for e in errors)
+    assert_literal(said(at), p)
+
+
+@pytest.mark.parametrize("case", FILE_NAMES)
+def test_column_names_on_the_data_page_are_shown_as_text(case):
+    p = PAYLOADS[case]
+    at = app(autoplay="0").run()
+    at.file_uploader(key="csv_file").upload("table.csv", f"{p},b\n1,0\n2,1\n3,0\n4,1\n".encode(), "text/csv")
+    at.run()
+    at.switch_page("pages/data.py")
+    at.run()
+    usable(at)
+    assert at.session_state["config"].dataset == "csv"
+    assert_literal(said(at), p)
+
+
+@pytest.mark.parametrize("case", list(PAYLOADS))
+def test_sweep_values_are_shown_as_text(case):
+    p = PAYLOADS[case]
+    at = app(autoplay="0").run()
+    at.switch_page("pages/sweep.py")
+    at.run()
+    at.text_input(key="sweep_values").set_value(p[:300])
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert any("Cannot sweep" in shown(e.value) for e in at.error)
+    assert_literal(said(at), p[:300])
+
+
+def test_unknown_names_in_hide_are_named_with_the_valid_ones():
+    at = app(hide="foo,lr,Bar", autoplay="0").run()
+    usable(at)
+    (warning,) = [shown(w.value) for w in at.warning]
+    assert "'Bar', 'foo'" in warning and "dataset, n_samples" in warning and "csv, tick" in warning
+    assert at.session_state["hide"] == {"lr"} and at.query_params["hide"] == "lr"  # the link is mended
+    assert "w_lr" not in [s.key for s in at.select_slider]  # the known name still hides its control
+
+
 def test_corpus_has_at_least_sixty_cases():
     total = len(URLS) + len(CSVS) + len(MODELS) + 20 + len(AVAILABLE_OPTIMIZERS) + 4
+    total += 3 * len(PAYLOADS) + 2 * len(FILE_NAMES) + 1
     assert total >= 60
