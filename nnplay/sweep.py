@@ -454,8 +454,8 @@ def _train_batched(configs, trainers, values, progress, deadline) -> list[Result
         lrs.append(lr)
         # One small copy per epoch; the finite checks above already wait for every batch.
         losses = (sums[:, 0] / n).tolist()
-        for i in np.flatnonzero(watch.blown(losses)).tolist():
-            if i not in frozen:  # stops after this epoch's update, as a Trainer does
+        for i, blown in enumerate(watch.blown(losses)):
+            if blown and i not in frozen:  # stops after this epoch's update, as a Trainer does
                 frozen[i] = [p[i].detach().clone() for p in params]
                 start_loss = trainers[i].start_loss
                 stop[i], why[i] = epoch + 1, divergence.blown_up(epoch + 1, configs[i].lr, start_loss, losses[i])
