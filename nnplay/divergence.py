@@ -55,7 +55,7 @@ def not_finite(epoch: int, lr: float) -> str:
 
 def blown_up(epoch: int, lr: float, start: float, loss: float) -> str:
     return (
-        f"Training blew up after {epoch} epochs: the training loss went from {start:.4g} at the start to "
+        f"Training diverged after {epoch} epochs: the training loss blew up from {start:.4g} at the start to "
         f"{loss:.4g}, and in {EPOCHS} epochs it was more than {FACTOR:g} times its start. Steps this large "
         "throw the weights far past any minimum and the outputs saturate. " + _advice(lr)
     )
@@ -63,8 +63,8 @@ def blown_up(epoch: int, lr: float, start: float, loss: float) -> str:
 
 def ended_worse(epoch: int, lr: float, start: float, loss: float) -> str:
     return (
-        f"Training made the network worse: after {epoch} epochs the training loss is {loss:.4g}, more than "
-        f"{END_FACTOR:g} times the {start:.4g} it started from. " + _advice(lr)
+        f"Training diverged: it made the network worse. After {epoch} epochs the training loss is {loss:.4g}, "
+        f"more than {END_FACTOR:g} times the {start:.4g} it started from. " + _advice(lr)
     )
 
 

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 import torch
 
+from nnplay import divergence
 from nnplay.config import ARTICLE, PRESETS, Config
 from nnplay.data import DATASETS, REGRESSION, build, read_csv
 from nnplay.losses import LOSSES, LossError
@@ -283,8 +284,10 @@ def test_exploding_learning_rate_never_crashes(name):
         Config(dataset="plane", optimizer="asgd", lr=1000.0, epochs=6, n_samples=100),
     ],
 )
-def test_a_blow_up_in_the_last_update_is_divergence(config):
+def test_a_blow_up_in_the_last_update_is_divergence(config, monkeypatch):
+    monkeypatch.setattr(divergence, "EPOCHS", 10**9)  # the non-finite path: the blow-up rule would stop these first
     trainer = Trainer(config).run()
+    assert "no longer finite" in trainer.message
     assert trainer.status == DIVERGED and trainer.summary()["diverged"] is True
     assert all(np.isfinite(s.outputs).all() for s in trainer.snapshots.items)
 
