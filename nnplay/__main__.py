@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 
+from . import divergence
 from .config import PRESETS, Config
 from .data import DataError, read_csv
 from .export import ExportError, export
@@ -21,7 +22,17 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, argparse.Argument
         prog="python -m nnplay", description="Build a small network in PyTorch and train it."
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    train = commands.add_parser("train", help="train one experiment and print a summary")
+    train = commands.add_parser(
+        "train",
+        help="train one experiment and print a summary",
+        epilog=(
+            "exit status: 0 when the run trained to the end of its budget (status done) or stopped early "
+            "(early_stopped); 1 when it diverged (status diverged, the message says why and what to try): the "
+            f"loss stopped being a finite number, blew up (above {divergence.FACTOR:g} times its starting value in "
+            f"{divergence.EPOCHS} epochs) or ended above {divergence.END_FACTOR:g} times its start; 2 for a bad flag "
+            "or value."
+        ),
+    )
     train.add_argument("--preset", choices=tuple(PRESETS), default="default", help="start from a ready-made experiment")
     train.add_argument("--csv", metavar="FILE", help="train on a CSV table (sets --dataset csv)")
     train.add_argument("--target", metavar="COLUMN", help="the CSV's target column (default: the last one)")

@@ -3,7 +3,8 @@
 The script needs only torch, numpy and scikit-learn. It draws the same data, builds the same
 ``Network(nn.Module)`` with the same initial weights (from the same seeded generator), and trains
 with the same loss, optimizer, schedule, batches and dropout masks, so on the CPU it ends on the
-engine's final training loss. Its last line prints ``final train loss: <value>``.
+engine's final training loss. Its last line prints ``final train loss: <value>``: the trained
+weights' loss on the training set, what ``python -m nnplay train`` reports as ``final.train_loss``.
 """
 
 from __future__ import annotations
@@ -496,7 +497,15 @@ def _loop_section(config) -> str:
         lines.append("    scheduler.step()")
     lines.append("    train_loss = total / n")
     lines.append('    if epoch % 100 == 0:\n        print(f"epoch {epoch + 1}: loss {train_loss:.4f}")')
-    lines.append('\nprint(f"final train loss: {train_loss}")')
+    # The loop's losses are measured during each epoch, before its update; nnplay's "final train
+    # loss" (the CLI's, the Compare and Sweep tables') is the trained weights' own: the same here.
+    lines.append(
+        "\n# The trained weights' loss on the training set (each epoch's loss above is from before its update).\n"
+        "model.eval()\n"
+        "with torch.no_grad():\n"
+        "    final_loss = criterion(model(X_train), y_train).item()\n"
+        'print(f"final train loss: {final_loss}")'
+    )
     return "\n".join(lines)
 
 

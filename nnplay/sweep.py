@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch.func import vmap
 
-from . import optim
+from . import divergence, optim
 from .config import FIELDS, Config, ConfigError, check_field, format_value, parse_value
 from .data import REGRESSION, Table
 from .train import DIVERGED, DONE, TRAINING, Grid, Trainer
@@ -410,6 +410,8 @@ def _train_batched(configs, trainers, values, progress, deadline) -> list[Result
     same_order = len({c.seed for c in configs}) == 1
     sst = [_sst(t) for t in trainers]
     stop = [None] * k  # the epoch each model stopped at (diverged); None while it trains
+    why = [""] * k  # why it stopped: the Trainer's own divergence message
+    watch = divergence.Watch([t.start_loss for t in trainers])
     frozen: dict[int, list[torch.Tensor]] = {}
     rows: list[torch.Tensor] = []  # per epoch: [K, 4] train loss sum, train score, test loss, test score
     lrs: list[float] = []
@@ -435,7 +437,7 @@ def _train_batched(configs, trainers, values, progress, deadline) -> list[Result
                 for i in torch.nonzero(~finite).flatten().tolist():
                     if i not in frozen:  # stops before the bad update, as a Trainer does
                         frozen[i] = [p[i].detach().clone() for p in params]
-                        stop[i] = epoch
+                        stop[i], why[i] = epoch, divergence.not_finite(epoch, configs[i].lr)
             optimizer.zero_grad(set_to_none=True)
             torch.where(finite, objective, torch.zeros_like(objective)).sum().backward()
             before = [p.detach().clone() for p in params] if scale is not None else None
@@ -450,28 +452,36 @@ def _train_batched(configs, trainers, values, progress, deadline) -> list[Result
                 sums += torch.stack([loss.detach() * len(xb[0]), _score(out.detach(), yb, t0.task)], 1)
         rows.append(torch.cat([sums, test], 1))
         lrs.append(lr)
+        # One small copy per epoch; the finite checks above already wait for every batch.
+        losses = (sums[:, 0] / n).tolist()
+        for i, blown in enumerate(watch.blown(losses)):
+            if blown and i not in frozen:  # stops after this epoch's update, as a Trainer does
+                frozen[i] = [p[i].detach().clone() for p in params]
+                start_loss = trainers[i].start_loss
+                stop[i], why[i] = epoch + 1, divergence.blown_up(epoch + 1, configs[i].lr, start_loss, losses[i])
         if progress and (epoch % max(1, c0.epochs // 50) == 0 or epoch == c0.epochs - 1):
             progress((epoch + 1) / c0.epochs, f"epoch {epoch + 1} of {c0.epochs}, {k} networks in one pass")
     done = len(rows)
     table = torch.stack(rows).cpu().numpy() if rows else np.zeros((0, k, 4))
     net.write_back(trainers, frozen)
     seconds = (time.perf_counter() - start) / k
+    ran = [s if s is not None else done for s in stop]
+    worse = watch.worse([table[r - 1, i, 0] / n if r else math.nan for i, r in enumerate(ran)])
     results = []
     for i, (t, c) in enumerate(zip(trainers, configs)):
-        ran = stop[i] if stop[i] is not None else done
-        history = _history(table[:ran, i], lrs[:ran], n, Xt.shape[1], sst[i], t.task, has_test)
+        history = _history(table[: ran[i], i], lrs[: ran[i]], n, Xt.shape[1], sst[i], t.task, has_test)
+        start_loss = t.start_loss  # before adopting the final weights makes them its start
         t.adopt_current_weights()
         final = t.evaluate()
-        status, message = DONE if ran >= c.epochs else TRAINING, ""
+        status, message = DONE if ran[i] >= c.epochs else TRAINING, ""
         if stop[i] is not None or not math.isfinite(final["train_loss"]):
-            status = DIVERGED
-            message = (
-                f"Training diverged after {ran} epochs: the loss or the weights are no longer finite numbers. "
-                f"Try a smaller learning rate (it was {c.lr:g}) or an adaptive optimizer such as Adam."
-            )
+            status, message = DIVERGED, why[i] or divergence.not_finite(ran[i], c.lr)
+        elif status == DONE and worse[i]:
+            last = history["train_loss"][-1]
+            status, message = DIVERGED, divergence.ended_worse(ran[i], c.lr, start_loss, last)
         elif status == TRAINING:
-            message = f"Stopped at this sweep's time limit after {ran} of {c.epochs} epochs."
-        results.append(Result(values[i], c, t, history, final, ran, seconds, status, message, "batched"))
+            message = f"Stopped at this sweep's time limit after {ran[i]} of {c.epochs} epochs."
+        results.append(Result(values[i], c, t, history, final, ran[i], seconds, status, message, "batched"))
     return results
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import backprop, losses, optim
+from . import backprop, divergence, losses, optim
 from .config import Config
 from .data import BINARY, MULTICLASS, REGRESSION, Dataset, Table, build
 from .history import History, Snapshot, Snapshots
@@ -149,6 +149,10 @@ class Trainer:
         self.seconds = 0.0
         self.records = History()
         self._best = (math.inf, 0)
+        # The yardstick of a blow-up: the loss before any update, over the whole training set
+        # (a mini-batch epoch's average already holds the first updates' damage).
+        self.start_loss = self._evaluate(self.X_train, self.y_train)[0]
+        self._watch = divergence.Watch([self.start_loss])
         every = self.config.snapshot_every or max(1, self.config.epochs // 100)
         self.snapshots = Snapshots(every=every)
         self._grid_cache.clear()
@@ -221,6 +225,9 @@ class Trainer:
             self._diverge()
         if self.status == TRAINING and self.remaining == 0:
             self.status = DONE
+        last = self.records.last()
+        if self.status in (DONE, STOPPED) and last and self._watch.worse([last["train_loss"]])[0]:
+            self._diverge(divergence.ended_worse(self.epoch, self.config.lr, self.start_loss, last["train_loss"]))
         if self.finished and not self.diverged:
             self._snapshot()
         return done
@@ -233,6 +240,10 @@ class Trainer:
             if record is None:
                 break
             self.records.append(record)
+            if self._watch.blown([record["train_loss"]])[0]:
+                loss = record["train_loss"]
+                self._diverge(divergence.blown_up(self.epoch, self.config.lr, self.start_loss, loss))
+                break
             if self._early_stop(record):
                 break
             if self.snapshots.due(self.epoch):
@@ -450,13 +461,9 @@ class Trainer:
     def _weights_finite(self) -> bool:
         return bool(torch.isfinite(torch.stack(torch._foreach_norm(list(self.model.parameters())))).all())
 
-    def _diverge(self) -> None:
+    def _diverge(self, message: str | None = None) -> None:
         self.status = DIVERGED
-        self.message = (
-            f"Training diverged after {self.epoch} epochs: the loss or the weights are no longer finite numbers. "
-            f"Try a smaller learning rate (it was {self.config.lr:g}) or an adaptive optimizer such as Adam, "
-            "then press Reset."
-        )
+        self.message = message or divergence.not_finite(self.epoch, self.config.lr)
         return None
 
     def _early_stop(self, record) -> bool:

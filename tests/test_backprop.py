@@ -3,7 +3,7 @@
 import pytest
 import torch
 
-from nnplay import backprop, losses
+from nnplay import backprop, divergence, losses
 from nnplay.config import Config
 from nnplay.model import ACTIVATIONS, Network
 from nnplay.train import Trainer
@@ -141,10 +141,11 @@ def test_fast_path_records_equal_the_autograd_path(config):
     assert_paths_agree(*_both_paths(config))
 
 
-def test_divergence_is_caught_before_the_update_on_both_paths():
+def test_divergence_is_caught_before_the_update_on_both_paths(monkeypatch):
+    monkeypatch.setattr(divergence, "EPOCHS", 10**9)  # the non-finite path: the blow-up rule would stop it first
     config = Config(n_samples=200, epochs=200, lr=1000, optimizer="sgd", activation=("linear",), hidden=(16, 16))
     fast, slow = _both_paths(config)
-    assert fast.diverged and slow.diverged
+    assert fast.diverged and slow.diverged and "no longer finite" in fast.message
     assert fast.epoch == slow.epoch
 
 

@@ -84,6 +84,23 @@ def test_divergence_exits_1_with_the_message(capsys):
     assert code == 1 and out["diverged"] is True and "smaller learning rate" in out["message"]
 
 
+@pytest.mark.parametrize("activation", ["tanh", "relu"])
+def test_a_blown_up_run_exits_1_and_says_so(capsys, activation):
+    # The run: a finite loss hundreds of times its start used to end "done" with exit code 0.
+    args = ["--dataset", "circle", "--optimizer", "sgd", "--lr", "1000", "--epochs", "50", "--activation", activation]
+    code = main(["train", *args, "--device", "cpu", "--json"])
+    out = json.loads(capsys.readouterr().out)
+    assert code == 1 and out["status"] == "diverged" and out["diverged"] is True
+    assert "blew up" in out["message"] and "smaller learning rate" in out["message"] and out["epochs"] < 50
+
+
+def test_help_documents_the_exit_status():
+    result = run_cli("train", "--help")
+    text = " ".join(result.stdout.split())
+    assert result.returncode == 0 and "exit status: 0 when the run trained" in text
+    assert "1 when it diverged" in text and "blew up" in text and "2 for a bad flag or value" in text
+
+
 def test_csv_from_the_command_line(tmp_path, capsys):
     path = tmp_path / "table.csv"
     pd.DataFrame({"a": range(40), "b": [i % 7 for i in range(40)], "y": [i % 2 for i in range(40)]}).to_csv(

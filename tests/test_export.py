@@ -1,6 +1,7 @@
 """Exported scripts run on their own and end on the engine's final training loss."""
 
 import ast
+import json
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -75,8 +76,48 @@ def test_exported_script_reproduces_the_engines_final_loss(runs, name):
     assert result.returncode == 0, result.stderr[-2000:]
     last = result.stdout.strip().splitlines()[-1]
     assert last.startswith("final train loss: ")
-    engine = Trainer(CASES[name]).run().records.last()["train_loss"]
+    engine = Trainer(CASES[name]).run().summary()["final"]["train_loss"]  # what the CLI reports
     assert float(last.split(": ")[1]) == pytest.approx(engine, rel=1e-5, abs=1e-7)
+
+
+# The same flags through both commands: the script's last line is the number that
+# `python -m nnplay train --json` reports under the same name, "final train loss".
+CLI_FLAGS = {
+    "one_epoch": ["--epochs", "1"],
+    "300_epochs": ["--epochs", "300"],
+    "article_minibatch_dropout": ["--preset", "article", "--epochs", "20", "--batch_size", "16", "--dropout", "0.3"],
+    "spiral_sgd_momentum_l2": [
+        "--dataset",
+        "spiral",
+        "--optimizer",
+        "sgd",
+        "--lr",
+        "0.3",
+        "--momentum",
+        "0.9",
+        "--l2",
+        "0.001",
+        "--epochs",
+        "50",
+    ],
+}
+
+
+def test_the_exported_script_ends_on_the_clis_final_train_loss(tmp_path, capsys):
+    reported, paths = {}, {}
+    for name, flags in CLI_FLAGS.items():
+        assert main(["train", *flags, "--device", "cpu", "--json"]) == 0
+        reported[name] = json.loads(capsys.readouterr().out)["final"]["train_loss"]
+        assert main(["export", *flags]) == 0
+        paths[name] = tmp_path / f"{name}.py"
+        paths[name].write_text(capsys.readouterr().out)
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = dict(zip(paths, pool.map(run_script, paths.values())))
+    for name, result in results.items():
+        assert result.returncode == 0, result.stderr[-2000:]
+        last = result.stdout.strip().splitlines()[-1]
+        assert last.startswith("final train loss: "), name
+        assert float(last.split(": ")[1]) == pytest.approx(reported[name], rel=1e-5, abs=1e-7), name
 
 
 def test_script_is_readable_and_self_contained():
@@ -126,14 +167,14 @@ def test_csv_experiments_export_and_reproduce(tmp_path, kind):
     script.write_text(export(config, table, str(path)))
     result = run_script(script)
     assert result.returncode == 0, result.stderr[-2000:]
-    engine = Trainer(config, table).run().records.last()["train_loss"]
+    engine = Trainer(config, table).run().summary()["final"]["train_loss"]
     assert float(result.stdout.strip().splitlines()[-1].split(": ")[1]) == pytest.approx(engine, rel=1e-5, abs=1e-7)
 
 
 def test_export_command(capsys):
     assert main(["export", "--preset", "article", "--epochs", "5"]) == 0
     out = capsys.readouterr().out
-    assert "for epoch in range(5):" in out and out.rstrip().endswith('print(f"final train loss: {train_loss}")')
+    assert "for epoch in range(5):" in out and out.rstrip().endswith('print(f"final train loss: {final_loss}")')
     with pytest.raises(SystemExit):
         main(["export", "--lr", "x"])
 

@@ -111,6 +111,30 @@ def test_a_diverging_value_stops_alone_before_its_bad_update():
     assert_like_solo(good)
 
 
+def test_a_blown_up_value_stops_alone_as_a_trainer_does():
+    # Finite all the way, but hundreds of times its starting loss: the same rule and the same
+    # epoch as a solo Trainer, and the same message.
+    config = BASE.replace(optimizer="sgd", device="cpu")
+    result = sweep.sweep(config, "lr", [0.1, 1000.0])
+    good, bad = result.results
+    assert result.path == "batched" and good.status == "done" and bad.diverged
+    assert "blew up" in bad.message and "1000" in bad.message
+    assert bad.epochs < config.epochs and len(bad.history["train_loss"]) == bad.epochs
+    assert bad.message == solo(bad.config).message
+    assert_like_solo(bad, tolerance=1e-3)  # the loss is in the hundreds here: float32 keeps 1e-6 of it
+    assert_like_solo(good)
+
+
+def test_a_value_that_ends_worse_than_it_started_is_diverged_as_a_trainer_says():
+    config = Config(optimizer="adadelta", activation=("relu",), epochs=50, device="cpu")
+    result = sweep.sweep(config, "lr", [1.0, 1000.0])
+    good, bad = result.results
+    assert result.path == "batched" and good.status == "done"
+    assert bad.diverged and bad.epochs == 50 and "worse" in bad.message
+    assert bad.message == solo(bad.config).message
+    assert_like_solo(bad)
+
+
 @pytest.mark.parametrize(
     "knob, text, words",
     [

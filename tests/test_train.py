@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 import torch
 
+from nnplay import divergence
 from nnplay.config import ARTICLE, PRESETS, Config
 from nnplay.data import DATASETS, REGRESSION, build, read_csv
 from nnplay.losses import LOSSES, LossError
 from nnplay.model import ACTIVATIONS
+from nnplay.optim import AVAILABLE_OPTIMIZERS
 from nnplay.train import DIVERGED, DONE, LIVE_FIELDS, READY, STOPPED, Trainer, resolve_device
 
 
@@ -282,10 +284,66 @@ def test_exploding_learning_rate_never_crashes(name):
         Config(dataset="plane", optimizer="asgd", lr=1000.0, epochs=6, n_samples=100),
     ],
 )
-def test_a_blow_up_in_the_last_update_is_divergence(config):
+def test_a_blow_up_in_the_last_update_is_divergence(config, monkeypatch):
+    monkeypatch.setattr(divergence, "EPOCHS", 10**9)  # the non-finite path: the blow-up rule would stop these first
     trainer = Trainer(config).run()
+    assert "no longer finite" in trainer.message
     assert trainer.status == DIVERGED and trainer.summary()["diverged"] is True
     assert all(np.isfinite(s.outputs).all() for s in trainer.snapshots.items)
+
+
+# A learning rate this large wrecks the network without a single non-finite number: the loss ends
+# hundreds of times above its start with the outputs pinned. On the CPU (device="cpu"), because
+# runs this chaotic end elsewhere on another device.
+@pytest.mark.parametrize("dataset", ["circle", "xor"])
+@pytest.mark.parametrize("lr", [1000.0, 100.0])
+@pytest.mark.parametrize("optimizer", AVAILABLE_OPTIMIZERS)
+def test_a_run_that_blows_up_is_reported_not_called_done(optimizer, lr, dataset):
+    trainer = Trainer(Config(dataset=dataset, optimizer=optimizer, lr=lr, epochs=50, device="cpu"))
+    start = trainer.evaluate()["train_loss"]
+    trainer.run()
+    final = trainer.evaluate()
+    if trainer.status == DIVERGED:
+        assert "smaller learning rate" in trainer.message and f"{lr:g}" in trainer.message
+        assert trainer.summary()["diverged"] is True
+    else:  # Adafactor's rate is relative to the weights' size, and Adadelta at 100 learns: runs that really learned
+        assert trainer.status == DONE and final["train_loss"] < start / 2 and final["train_accuracy"] >= 0.9
+
+
+def test_a_blown_up_run_stops_early_and_says_how_far_the_loss_rose():
+    trainer = Trainer(Config(optimizer="sgd", lr=1000.0, epochs=50, activation=("relu",), device="cpu")).run()
+    assert trainer.status == DIVERGED and trainer.epoch < 10  # stopped, not trained on to the budget
+    assert "blew up" in trainer.message and f"{trainer.records.last()['train_loss']:.4g}" in trainer.message
+    assert trainer.step(5) == 0
+    trainer.reset()
+    assert trainer.status == READY and trainer.apply(trainer.config.replace(lr=0.1))
+    assert trainer.run().status == DONE
+
+
+def test_a_run_that_ends_worse_than_it_started_is_reported():
+    # Adadelta's first steps at lr 1000 kill most ReLUs; the loss never passes 10 times its start
+    # for long, but the run ends above twice it, at chance accuracy.
+    config = Config(optimizer="adadelta", lr=1000.0, epochs=50, activation=("relu",), device="cpu")
+    trainer = Trainer(config).run()
+    assert trainer.status == DIVERGED and trainer.epoch == 50
+    assert "worse" in trainer.message and "smaller learning rate" in trainer.message
+    assert trainer.records.last()["train_loss"] > 2 * trainer.records.column("train_loss")[0]
+
+
+@pytest.mark.parametrize("name", list(PRESETS))
+def test_no_false_alarm_on_the_presets(name):
+    trainer = Trainer(PRESETS[name]).run()
+    assert trainer.status == DONE and not trainer.message
+
+
+def test_a_noisy_loss_that_wiggles_is_not_a_blow_up():
+    # Mini-batch SGD (batches of 8) on labels of which 30% are flipped: the epoch loss goes up as
+    # often as down once it has learned what it can.
+    config = Config(optimizer="sgd", lr=0.3, batch_size=8, label_noise=0.3, epochs=100)
+    trainer = Trainer(config).run()
+    losses = np.array(trainer.records.column("train_loss"))
+    assert (np.diff(losses[20:]) > 0).sum() >= 20  # it does wiggle
+    assert trainer.status == DONE and not trainer.message
 
 
 def test_momentum_changes_live_on_rmsprop_and_sgd():
