@@ -4,6 +4,7 @@ The sidebar is drawn by each page (``pages._shared.frame``), not here: with a ``
 beside the entry point, Streamlit 1.67 resets the entry point's widgets on every rerun.
 """
 
+import sys
 from pathlib import Path
 
 import streamlit as st
@@ -12,6 +13,11 @@ import streamlit as st
 PAGES = Path(__file__).resolve().parent / "pages"
 
 st.set_page_config(page_title="nnplay", page_icon="🧠", layout="wide")
+if "pages._shared" not in sys.modules:
+    # The first visit to a fresh server imports PyTorch and the engine (seconds on a small machine):
+    # the page says so instead of staying blank.
+    with st.spinner("Starting nnplay: loading PyTorch…"):
+        import pages._shared  # noqa: F401
 st.navigation(
     [
         st.Page(PAGES / "playground.py", title="Playground", icon=":material/tune:", default=True),

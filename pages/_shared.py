@@ -83,7 +83,7 @@ GROUPS = {
     ),
     "Device": ("device", "threads", "snapshot_every", "grid"),
 }
-HIDEABLE = (*(name for names in GROUPS.values() for name in names), "csv", "tick")  # what ?hide= may name
+HIDEABLE = (*(name for names in GROUPS.values() for name in names), "csv", "speed")  # what ?hide= may name
 
 LABELS = {
     "dataset": {k: v.label for k, v in data.DATASETS.items()} | {data.CSV: "Uploaded CSV"},

@@ -18,7 +18,8 @@ for group, names in GROUPS.items():
     st.markdown(f"**{group}**")
     st.markdown("\n".join(f"- `{n}` — {FIELDS[n].metadata['help']}" for n in names))
 st.markdown(
-    "**Play / Pause / Step / Reset** train in ticks of *epochs per tick*; Reset returns to the very same initial "
+    "**Play / Pause / Step / Reset** train frame by frame, one epoch a frame at first and more as the run goes on "
+    "(the *speed* control; Step trains one frame); Reset returns to the very same initial "
     "weights. Changing the learning rate, budget or regularisation carries on training; changing the data or the "
     "architecture rebuilds the network. `?autoplay=0` in the address stops the first run from starting by itself; "
     "`?hide=noise,optimizer` hides controls for a focused exercise."

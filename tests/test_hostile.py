@@ -45,7 +45,7 @@ URLS = {
     "lr 1000 sgd": {"lr": "1000", "optimizer": "sgd", "dataset": "plane", "activation": "linear"},
     "many unknown keys": {f"k{i}": str(i) for i in range(200)},
     "repeated key list": {"lr": ["0.1", "x"]},
-    "hide everything": {"hide": ",".join(["dataset", "lr", "optimizer", "hidden", "tick", "csv"])},
+    "hide everything": {"hide": ",".join(["dataset", "lr", "optimizer", "hidden", "speed", "csv"])},
     "autoplay garbage": {"autoplay": "maybe"},
 }
 
@@ -261,7 +261,7 @@ def test_unknown_names_in_hide_are_named_with_the_valid_ones():
     at = app(hide="foo,lr,Bar", autoplay="0").run()
     usable(at)
     (warning,) = [shown(w.value) for w in at.warning]
-    assert "'Bar', 'foo'" in warning and "dataset, n_samples" in warning and "csv, tick" in warning
+    assert "'Bar', 'foo'" in warning and "dataset, n_samples" in warning and "csv, speed" in warning
     assert at.session_state["hide"] == {"lr"} and at.query_params["hide"] == "lr"  # the link is mended
     assert "w_lr" not in [s.key for s in at.select_slider]  # the known name still hides its control
 
