@@ -91,7 +91,8 @@ step(
     "each weight should move, and the optimizer moves it.",
 )
 st.code(code["optimizer"], language="python")
-before = fresh.model.output.weight.detach().cpu()
+# A copy: the optimizer updates the weight in place, and .cpu() of a CPU tensor is the same storage.
+before = fresh.model.output.weight.detach().to("cpu", copy=True)
 fresh.step(1)
 grad = fresh.model.output.weight.grad.cpu()
 after = fresh.model.output.weight.detach().cpu()
@@ -102,8 +103,11 @@ st.dataframe(
             "gradient": grad.flatten().numpy(),
             "weight after": after.flatten().numpy(),
         }
-    ).round(5),
+    ),
     hide_index=True,
+    column_config={
+        name: st.column_config.NumberColumn(format="%.5f") for name in ("weight before", "gradient", "weight after")
+    },
 )
 
 step(5, "The training loop", "Repeat the five steps, epoch after epoch, and the loss falls.")
