@@ -277,22 +277,6 @@ def test_lab_validates_plots_and_uses_expressions():
     assert "Expression('sin(x) + 0.1*x')" in repr(at.session_state["trainer"].model)
 
 
-def test_lesson_walks_the_article_with_generated_code():
-    at = ok(app(autoplay="0"))
-    at.switch_page("pages/lesson.py")
-    ok(at.run())
-    at.button(key="lesson_article").click()
-    ok(at.run())
-    assert at.session_state["config"].dataset == "make_classification"
-    headers = [h.value for h in at.header]
-    assert len(headers) == 8 and headers[0] == "1. The data" and headers[-1] == "8. A custom loss"
-    codes = "\n".join(c.value for c in at.code)
-    assert "self.hidden1 = nn.Linear(5, 8)" in codes and "optim.SGD(model.parameters(), lr=0.1" in codes
-    assert "torch.pow(torch.sub(y_pred, y), torch.tensor(4.0))" in codes
-    assert "(hidden1): Linear(in_features=5, out_features=8, bias=True)" in codes
-    assert "print(torch.sigmoid(output[:10]))" in codes and "history.append(torch.sigmoid(model(X_train)))" in codes
-
-
 def test_playground_shows_the_pytorch_code():
     at = ok(app(autoplay="0", dataset="moons"))
     codes = [c.value for c in at.code]
@@ -437,19 +421,3 @@ def test_lab_use_button_rechecks_edited_text_and_draws_the_scatter():
     ok(at.run())
     assert at.session_state["config"].loss == "auto"
     assert any("was never closed" in c.value for c in at.code)
-
-
-@pytest.mark.parametrize("dataset", ["make_regression", "blobs", "sine"])
-def test_lesson_shows_what_its_code_prints(dataset):
-    at = ok(app(autoplay="0", dataset=dataset))
-    at.switch_page("pages/lesson.py")
-    ok(at.run())
-    codes = [c.value for c in at.code]
-    printed = next(c for c in codes if c.startswith("tensor(["))
-    trainer_cls = __import__("nnplay.train", fromlist=["Trainer"]).Trainer
-    fresh = trainer_cls(at.session_state["config"])
-    import torch
-
-    with torch.no_grad():
-        first = fresh.model.predict(fresh.X_train[:1]).cpu().numpy().ravel()
-    assert f"{first[0]:.4f}"[:5] in printed
