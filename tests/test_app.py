@@ -7,6 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow as pa
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from nnplay.config import Config
@@ -207,12 +208,8 @@ def test_csv_upload_good_and_bad():
 def test_saved_model_round_trip_and_bad_files():
     at = ok(app())
     trainer = at.session_state["trainer"]
-    saved = next(b for b in at.download_button if b.key == "dl_model")
-    raw = saved.proto.data if hasattr(saved.proto, "data") else None
     from pages._shared import load_model, model_bytes
 
-    config, state = load_model(model_bytes(trainer))
-    assert config == trainer.config and set(state) == set(trainer.model.state_dict())
     for bad, words in ((b"garbage", "not an nnplay model"), (model_bytes(trainer)[:100], "not an nnplay model")):
         with pytest.raises(ValueError, match=words):
             load_model(bad)
@@ -226,7 +223,44 @@ def test_saved_model_round_trip_and_bad_files():
     pickle.dump({"format": "nnplay-model-1", "x": Payload()}, buf)
     with pytest.raises(ValueError, match="not an nnplay model"):
         load_model(buf.getvalue())
-    assert raw is None or isinstance(raw, (bytes, str))
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """What a download button serves. AppTest keeps the bytes in a media store it builds for each
+    run and drops afterwards (the button's proto holds only a URL), so the fixture keeps the stores."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    from streamlit.testing.v1 import app_test
+
+    stores = []
+
+    class Kept(MemoryMediaFileStorage):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            stores.append(self)
+
+    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Kept)
+    return lambda button: stores[-1].get_file(button.proto.url.rsplit("/", 1)[-1]).content
+
+
+def test_downloads_serve_this_sessions_model_history_and_script(served):
+    from nnplay.export import export
+    from pages._shared import load_model
+
+    at = ok(app(autoplay="0", dataset="xor"))
+    at.button(key="step").click()
+    ok(at.run())
+    trainer = at.session_state["trainer"]
+    assert trainer.epoch > 0
+    buttons = {b.key: b for b in at.download_button}
+    config, state = load_model(served(buttons["dl_model"]))
+    assert config == trainer.config and state.keys() == trainer.model.state_dict().keys()
+    for name, tensor in trainer.model.state_dict().items():
+        assert torch.equal(state[name], tensor.cpu()), name  # the trained weights, not the initial ones
+    history = pd.read_csv(io.BytesIO(served(buttons["dl_history"])))
+    assert history["train_loss"].tolist() == pytest.approx(trainer.records.column("train_loss"))
+    assert served(buttons["dl_png"]).startswith(b"\x89PNG")
+    assert served(buttons["dl_script"]).decode() == export(trainer.config)
 
 
 def test_uploading_a_saved_model_continues_from_it():
