@@ -4,6 +4,7 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -11,6 +12,7 @@ import torch
 from streamlit.testing.v1 import AppTest
 
 from nnplay.config import Config
+from nnplay.data import build
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 CHART_KEYS = ("boundary", "loss", "drift", "timeline")
@@ -25,11 +27,12 @@ def app(**params) -> AppTest:
 
 def charts(at, key):
     """(spec, {dataset name: DataFrame}) of every chart inside the container with this key."""
-    out = []
-    for el in at.get_by_key(key).get("vega_lite_chart"):
-        frames = {d.name: pa.ipc.open_stream(d.data.data).read_pandas() for d in el.proto.datasets}
-        out.append((json.loads(el.proto.spec), frames))
-    return out
+    return [(json.loads(el.proto.spec), frames_of(el)) for el in at.get_by_key(key).get("vega_lite_chart")]
+
+
+def frames_of(el) -> dict:
+    """A chart element's datasets by name, as DataFrames (Streamlit sends them as Arrow)."""
+    return {d.name: pa.ipc.open_stream(d.data.data).read_pandas() for d in el.proto.datasets}
 
 
 def ok(at):
@@ -172,6 +175,54 @@ def test_every_page_renders(page):
     ok(at.run())
     if page == "pages/inside.py":
         assert at.get_by_key("network").get("vega_lite_chart") and at.get_by_key("neurons").get("vega_lite_chart")
+
+
+def chart_with(at, column):
+    """The one chart on the page whose data has this column, as a DataFrame."""
+    found = [f for el in at.get("vega_lite_chart") for f in frames_of(el).values() if column in f]
+    assert len(found) == 1, column
+    return found[0]
+
+
+def test_inside_shows_the_networks_weights_gradient_norms_and_dead_units():
+    at = ok(app(dataset="xor", activation="relu"))  # a tick trains, so every view has a history to show
+    at.switch_page("pages/inside.py")
+    ok(at.run())
+    trainer = at.session_state["trainer"]
+    model, history = trainer.model, trainer.history
+    assert trainer.epoch > 0 and len(history) == trainer.epoch
+    links = chart_with(at, "weight")
+    weights = np.concatenate([layer.weight.detach().cpu().numpy().ravel() for layer in model.linears])
+    assert sorted(links["weight"]) == pytest.approx(sorted(weights.tolist()))
+    units = chart_with(at, "range")
+    grids = trainer.neuron_grids(resolution=40)
+    assert units["range"].tolist() == [f"{g.min():.2f} … {g.max():.2f}" for grid in grids for g in grid]
+    norms = chart_with(at, "norm")
+    for layer in ("grad_norm_1", "grad_norm_2", "grad_norm_out"):
+        assert norms[norms["layer"] == layer]["norm"].tolist() == pytest.approx(history[layer].tolist()), layer
+    (dead,) = at.metric
+    assert dead.value == f"{history['dead_fraction'].iloc[-1]:.0%}"
+    assert history["dead_fraction"].iloc[-1] > 0  # 1 of 6 ReLU units here: a wrong figure shows
+    assert at.code[0].value == repr(model)
+
+
+@pytest.mark.parametrize("dataset", ["blobs", "make_regression"])
+def test_data_page_shows_the_configs_data(dataset):
+    at = ok(app(autoplay="0", dataset=dataset))
+    at.switch_page("pages/data.py")
+    ok(at.run())
+    config = at.session_state["config"]
+    expected = build(config)  # drawn again from the Config, apart from the session's trainer
+    n_train, n_test = len(expected.X_train), len(expected.X_test)
+    assert f"{n_train} training and {n_test} test points, {expected.task}" in at.subheader[0].value
+    table = at.dataframe[0].value
+    assert list(table.columns) == [*expected.raw_names, "target"]
+    np.testing.assert_allclose(table[expected.raw_names].to_numpy(), expected.raw_train, rtol=1e-6)
+    if expected.task == "regression":
+        np.testing.assert_allclose(table["target"].to_numpy(), expected.untarget(expected.y_train), rtol=1e-5)
+    else:
+        assert table["target"].tolist() == [expected.class_names[c] for c in expected.y_train]
+    assert any(", ".join(expected.feature_names) in c.value for c in at.caption)
 
 
 @pytest.mark.parametrize(
