@@ -8,6 +8,7 @@ Every generator takes keyword-only arguments with an explicit ``random_state`` a
 from __future__ import annotations
 
 import csv
+import inspect
 import io
 import math
 import warnings
@@ -141,10 +142,10 @@ def make_blobs(*, n_samples=500, noise=0.1, minority=0.5, n_classes=3, random_st
 ARTICLE_RANDOM_STATE = 101  # the article's make_classification seed; Config seed k draws 101 + k
 
 
-def make_article_classification(*, n_samples=100, noise=0.0, minority=0.5, random_state=ARTICLE_RANDOM_STATE):
+def make_article_classification(*, n_samples=100, minority=0.5, random_state=ARTICLE_RANDOM_STATE):
     """The article's data: ``make_classification(n_features=5, n_informative=3, random_state=101)``.
 
-    ``noise`` does not apply: the article's data is fixed by its generator (which flips 1% of labels).
+    It takes no ``noise``: the article's data is fixed by its generator (which flips 1% of labels).
     """
     weights = None if minority >= 0.5 else [1 - minority]
     return skd.make_classification(
@@ -360,7 +361,10 @@ def generator_call(config) -> tuple[DatasetSpec, dict]:
         kwargs["minority"] = config.imbalance
     if spec.make is make_blobs:
         kwargs["n_classes"] = config.n_classes
-    return spec, kwargs
+    # Only what the generator takes: the exported script shows this call, and an argument its
+    # generator swallows (``**_``) would claim an effect it does not have.
+    taken = inspect.signature(spec.make).parameters
+    return spec, {k: v for k, v in kwargs.items() if k in taken}
 
 
 def shape(config, table: Table | None = None) -> tuple[int, str, int]:

@@ -514,21 +514,22 @@ def prediction_code(head: str, outputs: str = "output") -> str:
     return {"sigmoid": f"torch.sigmoid({outputs})", "softmax": f"torch.softmax({outputs}, dim=1)"}.get(head, outputs)
 
 
-def untrained_code(head: str) -> str:
-    """The lesson's look at the untrained network (step 3)."""
+def untrained_code(head: str, dropout: bool = False) -> str:
+    """The lesson's look at the untrained network (step 3); with dropout, looked at in eval mode."""
+    look = "with torch.no_grad():\n    output = model(X_train)\n"
+    if dropout:
+        look = f"model.eval()  # no dropout while looking\n{look}model.train()\n"
     return (
-        "with torch.no_grad():\n"
-        "    output = model(X_train)\n"
-        f"print({prediction_code(head, 'output[:10]')})  # the first ten outputs\n"
+        look + f"print({prediction_code(head, 'output[:10]')})  # the first ten outputs\n"
         "print(criterion(output, y_train))  # the initial loss"
     )
 
 
-def drift_code(head: str, every: int) -> str:
+def drift_code(head: str, every: int, epochs: int) -> str:
     """The article's probability drift: keep the outputs every few epochs (step 6)."""
     return (
         "history = []  # the outputs for every training point, every few epochs\n"
-        "for epoch in range(epochs):\n"
+        f"for epoch in range({epochs}):\n"
         "    ...  # the five steps, as above\n"
         f"    if epoch % {every} == 0:\n"
         "        with torch.no_grad():\n"

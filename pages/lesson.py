@@ -1,9 +1,9 @@
 """The Lesson: the article, step by step, with the code generated from the live Config."""
 
+import math
 from urllib.parse import urlencode
 
 import altair as alt
-import numpy as np
 import pandas as pd
 import streamlit as st
 import torch
@@ -37,6 +37,22 @@ if trainer is None:
 fresh = Trainer(config, ss.table)  # the untrained network, from the same seed
 
 
+@st.cache_data(max_entries=16)
+def printed(network_code: str) -> str:
+    """What the shown network code prints (`print(model)`), by running it: the engine's Network
+    prints more (its output head, a parameter count) than the class a reader sees. The code is the
+    exporter's, from a checked Config; a custom activation passed the expression whitelist."""
+    lines = []
+    names = {
+        "torch": torch,
+        "nn": torch.nn,
+        "math": math,
+        "print": lambda *args: lines.append(" ".join(map(str, args))),
+    }
+    exec(network_code, names)
+    return "\n".join(lines)
+
+
 def step(n: int, title: str, text: str, step_config=None):
     st.header(f"{n}. {title}")
     st.write(text)
@@ -51,7 +67,7 @@ step(
     "Synthetic data from scikit-learn (or a playground set, or your table), split and standardised with the "
     "training set's statistics. The inputs, coloured by " + ("the target:" if regression else "class:"),
 )
-st.code(code["data"], language="python")
+st.code(code["header"] + "\n\n" + code["data"], language="python")
 d = fresh.data
 raw = training_table(d)
 if len(d.raw_names) > 1:
@@ -66,8 +82,8 @@ step(
     "A class that inherits from `nn.Module`: layers in `__init__`, the flow in `forward`. "
     "`print(model)` lists them, like Keras' summary:",
 )
-st.code(code["network"], language="python")
-st.code(repr(fresh.model), language="text")
+st.code(code["network"] + "\n\n" + code["init"], language="python")
+st.code(printed(code["network"]), language="text")
 
 expected = {
     "sigmoid": "so the probabilities sit near 0.5 and the loss near ln 2 ≈ 0.69",
@@ -76,13 +92,15 @@ expected = {
 }
 head = type(fresh.model.head).__name__.lower()  # sigmoid, softmax or identity
 step(3, "Untrained outputs", f"The weights are random, {expected[head]}.")
-st.code(untrained_code(head), language="python")
+st.code(code["loss"] + "\n\n" + untrained_code(head, dropout=config.dropout > 0), language="python")
+# What the code above prints, from the engine's own network and loss.
+fresh.model.eval()
 with torch.no_grad():
-    shown = fresh.model.predict(fresh.X_train[:10]).cpu().numpy()  # exactly what the code above prints
-st.code(
-    f"tensor({np.array2string(shown, precision=4, separator=', ')})\ntensor({fresh.evaluate()['train_loss']:.4f})",
-    language="text",
-)
+    output = fresh.model(fresh.X_train)
+fresh.model.train()
+loss = fresh.loss.fn(output, fresh.y_train, fresh.task)
+# str(), not an f-string field: format() of a one-number tensor prints the bare float.
+st.code(str(fresh.model.head(output[:10]).cpu()) + "\n" + str(loss.cpu()), language="text")
 
 step(
     4,
@@ -91,7 +109,8 @@ step(
     "each weight should move, and the optimizer moves it.",
 )
 st.code(code["optimizer"], language="python")
-before = fresh.model.output.weight.detach().cpu()
+# A copy: the optimizer updates the weight in place, and .cpu() of a CPU tensor is the same storage.
+before = fresh.model.output.weight.detach().to("cpu", copy=True)
 fresh.step(1)
 grad = fresh.model.output.weight.grad.cpu()
 after = fresh.model.output.weight.detach().cpu()
@@ -102,8 +121,11 @@ st.dataframe(
             "gradient": grad.flatten().numpy(),
             "weight after": after.flatten().numpy(),
         }
-    ).round(5),
+    ),
     hide_index=True,
+    column_config={
+        name: st.column_config.NumberColumn(format="%.5f") for name in ("weight before", "gradient", "weight after")
+    },
 )
 
 step(5, "The training loop", "Repeat the five steps, epoch after epoch, and the loss falls.")
@@ -121,7 +143,7 @@ if trainer.task != "regression":
         "The outputs start together near 0.5 and separate towards 0 and 1 as the "
         "network learns to tell the classes apart.",
     )
-    st.code(drift_code(head, trainer.snapshots.every), language="python")
+    st.code(drift_code(head, trainer.snapshots.every, config.epochs), language="python")
     st.altair_chart(drift(trainer))
 
 
@@ -139,7 +161,9 @@ step(
     "Send one layer's output through ReLU and tanh in parallel and add them.",
     step_config=mixed,
 )
-st.code(sections(mixed)["network"], language="python")
+mixed_network = sections(mixed)["network"]
+st.code(mixed_network, language="python")
+st.code(printed(mixed_network), language="text")
 st.altair_chart(charts.compare_chart(comparison("mixed"), title="ReLU vs ReLU + tanh"))
 
 quartic = PRESETS["article_regression"].replace(loss="custom", loss_expr="mean((y_pred - y)**4)")

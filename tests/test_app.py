@@ -4,12 +4,15 @@ import io
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
+import torch
 from streamlit.testing.v1 import AppTest
 
 from nnplay.config import Config
+from nnplay.data import build
 from nnplay.frames import DEFAULT_SPEED, SPEEDS, frame_epochs, schedule
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -25,11 +28,12 @@ def app(**params) -> AppTest:
 
 def charts(at, key):
     """(spec, {dataset name: DataFrame}) of every chart inside the container with this key."""
-    out = []
-    for el in at.get_by_key(key).get("vega_lite_chart"):
-        frames = {d.name: pa.ipc.open_stream(d.data.data).read_pandas() for d in el.proto.datasets}
-        out.append((json.loads(el.proto.spec), frames))
-    return out
+    return [(json.loads(el.proto.spec), frames_of(el)) for el in at.get_by_key(key).get("vega_lite_chart")]
+
+
+def frames_of(el) -> dict:
+    """A chart element's datasets by name, as DataFrames (Streamlit sends them as Arrow)."""
+    return {d.name: pa.ipc.open_stream(d.data.data).read_pandas() for d in el.proto.datasets}
 
 
 def ok(at):
@@ -219,6 +223,54 @@ def test_every_page_renders(page):
         assert at.get_by_key("network").get("vega_lite_chart") and at.get_by_key("neurons").get("vega_lite_chart")
 
 
+def chart_with(at, column):
+    """The one chart on the page whose data has this column, as a DataFrame."""
+    found = [f for el in at.get("vega_lite_chart") for f in frames_of(el).values() if column in f]
+    assert len(found) == 1, column
+    return found[0]
+
+
+def test_inside_shows_the_networks_weights_gradient_norms_and_dead_units():
+    at = ok(app(dataset="xor", activation="relu"))  # a tick trains, so every view has a history to show
+    at.switch_page("pages/inside.py")
+    ok(at.run())
+    trainer = at.session_state["trainer"]
+    model, history = trainer.model, trainer.history
+    assert trainer.epoch > 0 and len(history) == trainer.epoch
+    links = chart_with(at, "weight")
+    weights = np.concatenate([layer.weight.detach().cpu().numpy().ravel() for layer in model.linears])
+    assert sorted(links["weight"]) == pytest.approx(sorted(weights.tolist()))
+    units = chart_with(at, "range")
+    grids = trainer.neuron_grids(resolution=40)
+    assert units["range"].tolist() == [f"{g.min():.2f} … {g.max():.2f}" for grid in grids for g in grid]
+    norms = chart_with(at, "norm")
+    for layer in ("grad_norm_1", "grad_norm_2", "grad_norm_out"):
+        assert norms[norms["layer"] == layer]["norm"].tolist() == pytest.approx(history[layer].tolist()), layer
+    (dead,) = at.metric
+    assert dead.value == f"{history['dead_fraction'].iloc[-1]:.0%}"
+    assert history["dead_fraction"].iloc[-1] > 0  # 1 of 6 ReLU units here: a wrong figure shows
+    assert at.code[0].value == repr(model)
+
+
+@pytest.mark.parametrize("dataset", ["blobs", "make_regression"])
+def test_data_page_shows_the_configs_data(dataset):
+    at = ok(app(autoplay="0", dataset=dataset))
+    at.switch_page("pages/data.py")
+    ok(at.run())
+    config = at.session_state["config"]
+    expected = build(config)  # drawn again from the Config, apart from the session's trainer
+    n_train, n_test = len(expected.X_train), len(expected.X_test)
+    assert f"{n_train} training and {n_test} test points, {expected.task}" in at.subheader[0].value
+    table = at.dataframe[0].value
+    assert list(table.columns) == [*expected.raw_names, "target"]
+    np.testing.assert_allclose(table[expected.raw_names].to_numpy(), expected.raw_train, rtol=1e-6)
+    if expected.task == "regression":
+        np.testing.assert_allclose(table["target"].to_numpy(), expected.untarget(expected.y_train), rtol=1e-5)
+    else:
+        assert table["target"].tolist() == [expected.class_names[c] for c in expected.y_train]
+    assert any(", ".join(expected.feature_names) in c.value for c in at.caption)
+
+
 @pytest.mark.parametrize(
     "params",
     [
@@ -253,12 +305,8 @@ def test_csv_upload_good_and_bad():
 def test_saved_model_round_trip_and_bad_files():
     at = ok(app())
     trainer = at.session_state["trainer"]
-    saved = next(b for b in at.download_button if b.key == "dl_model")
-    raw = saved.proto.data if hasattr(saved.proto, "data") else None
     from pages._shared import load_model, model_bytes
 
-    config, state = load_model(model_bytes(trainer))
-    assert config == trainer.config and set(state) == set(trainer.model.state_dict())
     for bad, words in ((b"garbage", "not an nnplay model"), (model_bytes(trainer)[:100], "not an nnplay model")):
         with pytest.raises(ValueError, match=words):
             load_model(bad)
@@ -272,7 +320,44 @@ def test_saved_model_round_trip_and_bad_files():
     pickle.dump({"format": "nnplay-model-1", "x": Payload()}, buf)
     with pytest.raises(ValueError, match="not an nnplay model"):
         load_model(buf.getvalue())
-    assert raw is None or isinstance(raw, (bytes, str))
+
+
+@pytest.fixture
+def served(monkeypatch):
+    """What a download button serves. AppTest keeps the bytes in a media store it builds for each
+    run and drops afterwards (the button's proto holds only a URL), so the fixture keeps the stores."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    from streamlit.testing.v1 import app_test
+
+    stores = []
+
+    class Kept(MemoryMediaFileStorage):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            stores.append(self)
+
+    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Kept)
+    return lambda button: stores[-1].get_file(button.proto.url.rsplit("/", 1)[-1]).content
+
+
+def test_downloads_serve_this_sessions_model_history_and_script(served):
+    from nnplay.export import export
+    from pages._shared import load_model
+
+    at = ok(app(autoplay="0", dataset="xor"))
+    at.button(key="step").click()
+    ok(at.run())
+    trainer = at.session_state["trainer"]
+    assert trainer.epoch > 0
+    buttons = {b.key: b for b in at.download_button}
+    config, state = load_model(served(buttons["dl_model"]))
+    assert config == trainer.config and state.keys() == trainer.model.state_dict().keys()
+    for name, tensor in trainer.model.state_dict().items():
+        assert torch.equal(state[name], tensor.cpu()), name  # the trained weights, not the initial ones
+    history = pd.read_csv(io.BytesIO(served(buttons["dl_history"])))
+    assert history["train_loss"].tolist() == pytest.approx(trainer.records.column("train_loss"))
+    assert served(buttons["dl_png"]).startswith(b"\x89PNG")
+    assert served(buttons["dl_script"]).decode() == export(trainer.config)
 
 
 def test_uploading_a_saved_model_continues_from_it():
@@ -321,22 +406,6 @@ def test_lab_validates_plots_and_uses_expressions():
     at.switch_page("pages/playground.py")
     ok(at.run())
     assert "Expression('sin(x) + 0.1*x')" in repr(at.session_state["trainer"].model)
-
-
-def test_lesson_walks_the_article_with_generated_code():
-    at = ok(app(autoplay="0"))
-    at.switch_page("pages/lesson.py")
-    ok(at.run())
-    at.button(key="lesson_article").click()
-    ok(at.run())
-    assert at.session_state["config"].dataset == "make_classification"
-    headers = [h.value for h in at.header]
-    assert len(headers) == 8 and headers[0] == "1. The data" and headers[-1] == "8. A custom loss"
-    codes = "\n".join(c.value for c in at.code)
-    assert "self.hidden1 = nn.Linear(5, 8)" in codes and "optim.SGD(model.parameters(), lr=0.1" in codes
-    assert "torch.pow(torch.sub(y_pred, y), torch.tensor(4.0))" in codes
-    assert "(hidden1): Linear(in_features=5, out_features=8, bias=True)" in codes
-    assert "print(torch.sigmoid(output[:10]))" in codes and "history.append(torch.sigmoid(model(X_train)))" in codes
 
 
 def test_playground_shows_the_pytorch_code():
@@ -485,19 +554,3 @@ def test_lab_use_button_rechecks_edited_text_and_draws_the_scatter():
     ok(at.run())
     assert at.session_state["config"].loss == "auto"
     assert any("was never closed" in c.value for c in at.code)
-
-
-@pytest.mark.parametrize("dataset", ["make_regression", "blobs", "sine"])
-def test_lesson_shows_what_its_code_prints(dataset):
-    at = ok(app(autoplay="0", dataset=dataset))
-    at.switch_page("pages/lesson.py")
-    ok(at.run())
-    codes = [c.value for c in at.code]
-    printed = next(c for c in codes if c.startswith("tensor(["))
-    trainer_cls = __import__("nnplay.train", fromlist=["Trainer"]).Trainer
-    fresh = trainer_cls(at.session_state["config"])
-    import torch
-
-    with torch.no_grad():
-        first = fresh.model.predict(fresh.X_train[:1]).cpu().numpy().ravel()
-    assert f"{first[0]:.4f}"[:5] in printed

@@ -1,11 +1,16 @@
 """The Compare and Sweep pages through AppTest: training, charts, the URL, bad input."""
 
+import base64
+import io
 import json
 from urllib.parse import parse_qs, urlparse
 
+import numpy as np
 import pytest
+from PIL import Image
 from streamlit.testing.v1 import AppTest
 
+from nnplay import charts as chart_module
 from nnplay.text import literal
 from tests.test_app import APP, charts, ok
 
@@ -22,6 +27,20 @@ def open_page(page: str, **params) -> AppTest:
     for k, v in params.items():  # as in the browser's URL when the page opens
         at.query_params[k] = v
     return ok(at.run())
+
+
+def shown_boundary(chart) -> np.ndarray:
+    """The boundary picture a chart shows, as RGB bytes (its PNG layer, decoded)."""
+    _spec, frames = chart
+    url = next(f for f in frames.values() if "url" in f)["url"][0]
+    png = base64.b64decode(url.removeprefix("data:image/png;base64,"))
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def boundary_of(trainer, epoch=None) -> np.ndarray:
+    """What the trainer's own boundary at ``epoch`` looks like, coloured as the charts colour it."""
+    rgb = chart_module.colour_grid(trainer.boundary(epoch=epoch).values, trainer.task)[::-1]
+    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
 
 
 def test_both_pages_render_with_the_default_config():
@@ -62,7 +81,17 @@ def test_compare_trains_a_and_b_and_shows_them_side_by_side():
     table = at.dataframe[0].value
     assert list(table.index) == ["A", "B"] and list(table["epochs"]) == [60, 60]
     assert {"train loss", "test loss", "train accuracy", "test accuracy", "seconds"} <= set(table.columns)
-    assert table.loc["A", "train loss"] == pytest.approx(ta.evaluate()["train_loss"], abs=1e-4)
+    for label, t in (("A", ta), ("B", tb)):  # each row, curve and picture is its own run's
+        for metric, value in t.evaluate().items():
+            assert table.loc[label, metric.replace("_", " ")] == pytest.approx(value, abs=1e-4), (label, metric)
+        for split in ("train", "test"):
+            shown = curves[(curves["run"] == label) & (curves["split"] == split)]
+            assert shown["loss"].tolist() == pytest.approx(t.records.column(f"{split}_loss")), (label, split)
+    assert not np.array_equal(boundary_of(ta), boundary_of(tb))  # so a swap would show
+    next(s for s in at.select_slider if s.key.startswith("compare_when")).set_value(60)
+    ok(at.run())
+    for label, t in (("A", ta), ("B", tb)):
+        assert np.array_equal(shown_boundary(charts(at, f"compare_boundary_{label.lower()}")[0]), boundary_of(t, 60))
 
 
 def test_b_travels_in_the_url_and_a_new_change_replaces_it():
@@ -133,8 +162,21 @@ def test_sweep_over_three_learning_rates_trains_together_and_links_each_one():
     assert sorted(set(finals["value"])) == [0.01, 0.1, 1.0]
     ((spec, frames),) = charts(at, "sweep_curves")
     assert spec["encoding"]["color"]["scale"]["domain"] == ["0.01", "0.1", "1.0"]
-    assert len(next(iter(frames.values()))) == 3 * 60
-    assert len(charts(at, "sweep_boundaries")) == 3
+    curves = next(iter(frames.values()))
+    assert len(curves) == 3 * 60
+    boundaries = charts(at, "sweep_boundaries")
+    assert len(boundaries) == 3
+    for r, boundary in zip(result.results, boundaries):  # each run's numbers and picture are its own
+        evaluated = r.trainer.evaluate()  # the run's final weights, measured again
+        for split in ("train", "test"):
+            row = finals[(finals["value"] == r.value) & (finals["split"] == split)]
+            assert row["loss"].tolist() == pytest.approx([r.final[f"{split}_loss"]])
+            assert row["score"].tolist() == pytest.approx([r.final[f"{split}_accuracy"]])
+            assert r.final[f"{split}_loss"] == pytest.approx(evaluated[f"{split}_loss"], rel=1e-5)
+        shown = curves[curves["label"] == str(r.value)]
+        assert shown["train_loss"].tolist() == pytest.approx(r.history["train_loss"])
+        assert np.array_equal(shown_boundary(boundary), boundary_of(r.trainer))
+    assert len({boundary_of(r.trainer).tobytes() for r in result.results}) == 3  # a mix-up would show
     links = [(b.proto.label, b.proto.url) for b in at.get("link_button")]
     assert [label for label, _ in links] == ["lr = 0.01 ↗", "lr = 0.1 ↗", "lr = 1.0 ↗"]
     query = parse_qs(urlparse(links[1][1]).query)

@@ -221,9 +221,14 @@ def test_strict_dict_rejects_unknown_keys_and_bad_json():
 
 
 def test_every_registry_entry_is_a_choice():
-    assert set(model.ACTIVATIONS) <= {a for a in model.ACTIVATIONS if Config(activation=(a,))}
+    for name in [*model.ACTIVATIONS, f"{next(iter(model.ACTIVATIONS))}+tanh"]:
+        config = Config(activation=(name,))
+        assert Config.from_query(config.to_query()) == (config, []), name  # through a shared link
+    with pytest.raises(ConfigError, match="unknown activation 'nope'"):
+        Config(activation=("nope",))
     for mix in model.MIXES:
-        assert Config(activation=("relu+tanh",), mix=mix).mix == mix
+        config = Config(activation=("relu+tanh",), mix=mix)
+        assert Config.from_query(config.to_query()) == (config, []), mix
 
 
 def test_rprop_refuses_a_schedule_it_would_ignore():

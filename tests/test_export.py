@@ -192,6 +192,6 @@ def test_lesson_snippets_follow_the_head():
     assert "torch.sigmoid(output[:10])" in untrained_code("sigmoid")
     assert "torch.softmax(output[:10], dim=1)" in untrained_code("softmax")
     assert "print(output[:10])" in untrained_code("identity")
-    assert "if epoch % 7 == 0:" in drift_code("sigmoid", 7)
+    assert "if epoch % 7 == 0:" in drift_code("sigmoid", 7, 100)
     for head in ("sigmoid", "softmax", "identity"):
         ast.parse(untrained_code(head))

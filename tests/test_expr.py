@@ -1,5 +1,4 @@
 import contextlib
-import time
 
 import pytest
 import torch
@@ -155,11 +154,13 @@ def test_messages_point_at_the_offending_part():
 
 
 def test_a_hand_written_cross_entropy_passes_the_probe():
-    check_loss("mean(-y*log(y_pred) - (1-y)*log(1-y_pred))")
+    loss = check_loss("mean(-y*log(y_pred) - (1-y)*log(1-y_pred))")
+    p, y = torch.tensor([0.2, 0.9, 0.6]), torch.tensor([0.0, 1.0, 1.0])
+    assert torch.allclose(loss(y_pred=p, y=y), F.binary_cross_entropy(p, y))
 
 
 def test_a_long_sum_is_fine():
-    check_activation("+".join(["x"] * 40))
+    assert torch.allclose(check_activation("+".join(["x"] * 40))(x=X), 40 * X)
 
 
 def test_probe_checks_explain_failures():
@@ -179,9 +180,9 @@ def test_probe_checks_explain_failures():
 
 @settings(max_examples=400, deadline=None)
 @given(st.text(max_size=80) | st.text(alphabet="xy_pred()+-*/.,<>=0123456789 abcdefghijklmnopqrstuvwxyz", max_size=80))
-def test_fuzz_only_expr_errors_and_fast(text):
-    start = time.perf_counter()
-    for check in (check_activation, check_loss):
-        with contextlib.suppress(ExprError):
-            check(text)
-    assert time.perf_counter() - start < 1.0  # generous: a pathological input would take seconds
+def test_fuzz_only_expr_errors_and_what_passes_works(text):
+    # How long a check takes is a figure for bench/expr.py, not an assertion here.
+    with contextlib.suppress(ExprError):
+        assert check_activation(text)(x=X).shape == X.shape  # element by element, as the check says
+    with contextlib.suppress(ExprError):
+        assert check_loss(text)(y_pred=P, y=Y).shape == ()  # one number, as the check says
