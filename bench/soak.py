@@ -87,6 +87,7 @@ def soak(args) -> dict:
                     busy = args.busy and i % args.busy == args.busy - 1
                     queries = [EXPERIMENTS[(i + j) % len(EXPERIMENTS)] for j in range(args.tabs if busy else 1)]
                     tabs = [Tab(browser, server.base + "/" + q) for q in queries]
+                    states: list[str] = []
                     try:
                         for replay in (False, True):
                             if replay:

@@ -1,13 +1,10 @@
 """The Compare and Sweep pages through AppTest: training, charts, the URL, bad input."""
 
-import base64
-import io
 import json
 from urllib.parse import parse_qs, urlparse
 
 import numpy as np
 import pytest
-from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from nnplay import charts as chart_module
@@ -30,17 +27,15 @@ def open_page(page: str, **params) -> AppTest:
 
 
 def shown_boundary(chart) -> np.ndarray:
-    """The boundary picture a chart shows, as RGB bytes (its PNG layer, decoded)."""
+    """The boundary map a chart shows: its cells' colours (0xRRGGBB, nnplay.charts.heatmap_cells)."""
     _spec, frames = chart
-    url = next(f for f in frames.values() if "url" in f)["url"][0]
-    png = base64.b64decode(url.removeprefix("data:image/png;base64,"))
-    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    return next(f for f in frames.values() if "k" in f and "c" in f)["c"].to_numpy()
 
 
 def boundary_of(trainer, epoch=None) -> np.ndarray:
     """What the trainer's own boundary at ``epoch`` looks like, coloured as the charts colour it."""
-    rgb = chart_module.colour_grid(trainer.boundary(epoch=epoch).values, trainer.task)[::-1]
-    return (np.clip(rgb, 0, 1) * 255).astype(np.uint8)
+    rgb = chart_module.colour_grid(trainer.boundary(epoch=epoch).values, trainer.task)
+    return chart_module.heatmap_cells(chart_module.LIGHTEN + (1 - chart_module.LIGHTEN) * rgb)["c"].to_numpy()
 
 
 def test_both_pages_render_with_the_default_config():

@@ -153,7 +153,8 @@ def test_learning_rate_1000_on_every_optimizer(optimizer):
     "config",
     [
         Config(hidden=(), epochs=5),
-        Config(hidden=(256,) * 8, activation=("relu",), epochs=2, n_samples=200),
+        # At the default lr 0.03 its second epoch's loss is 40 times its first: a blow-up, reported as one.
+        Config(hidden=(256,) * 8, activation=("relu",), epochs=2, n_samples=200, lr=0.003),
         Config(batch_size=1, epochs=1, n_samples=300),
         Config(n_samples=100_000, epochs=1),
     ],
