@@ -53,3 +53,22 @@ def test_server_config_suits_torch_and_the_csv_limit():
     assert config["server"]["fileWatcherType"] == "none"
     assert config["server"]["maxUploadSize"] * 1024 * 1024 == data.MAX_CSV_BYTES
     assert config["browser"]["gatherUsageStats"] is False
+
+
+def test_the_server_never_sends_a_message_as_a_reference_to_the_browsers_copy(monkeypatch):
+    """A reference to a copy the browser had already dropped killed the page ("Cached ForwardMsg
+    MISS"): with the project's config, Streamlit marks no message cacheable, however large."""
+    from streamlit import config
+    from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+    from streamlit.runtime.forward_msg_cache import populate_hash_if_needed
+
+    monkeypatch.chdir(ROOT)  # Streamlit reads .streamlit/config.toml from the working directory
+    config.get_config_options(force_reparse=True)
+    try:
+        msg = ForwardMsg()
+        msg.delta.new_element.markdown.body = "x" * 5_000_000  # far above Streamlit's default 10 kB
+        populate_hash_if_needed(msg)
+        assert msg.hash and not msg.metadata.cacheable
+    finally:
+        monkeypatch.undo()
+        config.get_config_options(force_reparse=True)
