@@ -20,6 +20,8 @@ PALETTE = ["#E69F00", "#0072B2", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F
 TRAIN, TEST = "#4D4D4D", "#999999"
 NEUTRAL = (0.55, 0.55, 0.55)
 SIZE = 360  # pixels per side of the square plots
+LEVELS = 65  # shades of the diverging map (odd: the undecided middle is one of them)
+STRENGTHS = 16  # shades of each class's colour on a multi-class map
 CANVAS = {"embedOptions": {"renderer": "canvas"}}  # a chart's usermeta: drawn on a canvas, not as SVG
 LIGHTEN = 0.15  # share of white mixed into a map, so the data points on it stand out
 
@@ -45,18 +47,20 @@ def _png(rgb: np.ndarray, alpha: float = 0.85) -> str:
     return "data:image/png;base64," + base64.b64encode(png_bytes(rgb, alpha)).decode()
 
 
-def colour_grid(values: np.ndarray, task: str, discretize: bool = False, value_range=None) -> np.ndarray:
-    """Grid values -> RGB: P(class 1) on a diverging map; multi-class: the winning class's colour
-    with its probability as intensity; regression: the diverging map over the value range."""
+def colour_levels(values: np.ndarray, task: str, discretize: bool = False, value_range=None):
+    """Grid values -> (a palette index per cell, the palette as RGB rows): P(class 1) on a diverging
+    map; multi-class: the winning class's colour with its probability as intensity; regression: the
+    diverging map over the value range. A fixed palette per task keeps a chart's spec the same from
+    one frame to the next (only the indices change)."""
+    neutral = np.array(NEUTRAL)
     if values.ndim == 3:  # [k, h, w] class probabilities
-        winner = values.argmax(0)
-        strength = values.max(0)
         k = values.shape[0]
         # 1/k (undecided) -> 0, certain -> 1
-        strength = np.ones_like(strength) if discretize else (strength - 1 / k) / (1 - 1 / k)
-        colours = np.stack([_rgb(c) for c in class_colours(k)])[winner]
-        neutral = np.array(NEUTRAL)
-        return neutral + (colours - neutral) * strength[..., None]
+        strength = np.ones(values.shape[1:]) if discretize else (values.max(0) - 1 / k) / (1 - 1 / k)
+        index = values.argmax(0) * STRENGTHS + np.rint(np.clip(strength, 0, 1) * (STRENGTHS - 1)).astype(int)
+        shades = np.linspace(0, 1, STRENGTHS)[None, :, None]
+        colours = np.stack([_rgb(c) for c in class_colours(k)])[:, None, :]
+        return index, (neutral + (colours - neutral) * shades).reshape(-1, 3)
     if task == "regression":
         lo, hi = value_range if value_range is not None else (float(values.min()), float(values.max()))
         t = (values - lo) / (hi - lo) if hi > lo else np.full_like(values, 0.5)
@@ -65,9 +69,16 @@ def colour_grid(values: np.ndarray, task: str, discretize: bool = False, value_r
     t = np.clip(t, 0, 1)
     if discretize:
         t = (t > 0.5).astype(float)
-    a, b, neutral = _rgb(PALETTE[0]), _rgb(PALETTE[1]), np.array(NEUTRAL)
-    s = (t - 0.5)[..., None] * 2  # -1 .. 1
-    return np.where(s < 0, neutral + (a - neutral) * -s, neutral + (b - neutral) * s)
+    a, b = _rgb(PALETTE[0]), _rgb(PALETTE[1])
+    s = np.linspace(-1, 1, LEVELS)[:, None]
+    palette = np.where(s < 0, neutral + (a - neutral) * -s, neutral + (b - neutral) * s)
+    return np.rint(t * (LEVELS - 1)).astype(int), palette
+
+
+def colour_grid(values: np.ndarray, task: str, discretize: bool = False, value_range=None) -> np.ndarray:
+    """Grid values -> RGB (see colour_levels)."""
+    index, palette = colour_levels(values, task, discretize, value_range)
+    return palette[index]
 
 
 def _points_frame(points: np.ndarray, labels, names: list[str], split: str, axes=(0, 1)) -> pd.DataFrame:
@@ -76,42 +87,39 @@ def _points_frame(points: np.ndarray, labels, names: list[str], split: str, axes
     )
 
 
-def heatmap_cells(rgb: np.ndarray) -> pd.DataFrame:
-    """An [h, w, 3] image (row 0 at the bottom) as one row per cell: its index ``k`` and its colour as
-    0xRRGGBB (6 bytes a cell on the wire; the spec turns them back into rectangles)."""
-    h, w = rgb.shape[:2]
-    q = np.round(np.clip(rgb, 0, 1) * 255).astype(np.uint32)
-    colour = (q[..., 0] << 16) | (q[..., 1] << 8) | q[..., 2]
-    index = np.arange(h * w, dtype=np.uint16 if h * w <= 2**16 else np.uint32)
-    return pd.DataFrame({"k": index, "c": colour.ravel()})
-
-
-def heatmap_layer(rgb: np.ndarray, x_dom, y_dom, x_scale, y_scale, axis_titles=("x1", "x2")) -> alt.Chart:
-    """A colour image as rectangles, painted in the same pass as the rest of the chart.
+def heatmap_layer(index: np.ndarray, palette: np.ndarray) -> alt.Chart:
+    """A map of palette indices (row 0 at the bottom) as rectangles, painted in the same pass as the
+    rest of the chart, on scales of their own: cell positions in half cells.
 
     An image mark loads its picture after the chart is drawn, so every redraw showed the points on a
-    blank plot for a moment (4 of 9 frames in a browser). Rectangles never blank, and with the
-    grid's extent in the spec and the cells in the data, a new frame only swaps the data: the chart
-    updates in place."""
-    h, w = rgb.shape[:2]
-    dx, dy = (x_dom[1] - x_dom[0]) / w, (y_dom[1] - y_dom[0]) / h
+    blank plot for a moment (4 of 9 frames in a browser). Rectangles never blank. Positions and
+    colours come as small integers through scales, not expressions: Streamlit's Vega evaluates
+    expressions with an interpreter, which took longer than the drawing itself."""
+    h, w = index.shape
+    cols, rows = np.meshgrid(np.arange(w), np.arange(h))
+    small = np.uint8 if 2 * max(h, w) + 3 < 256 else np.uint16
     # Opaque cells half a cell wider than their place, each drawn over by the next: adjacent
     # antialiased edges would otherwise let the background through as seams.
+    cells = pd.DataFrame(
+        {
+            "x": (2 * cols).ravel().astype(small),
+            "x2": (2 * cols + 3).ravel().astype(small),
+            "y": (2 * rows).ravel().astype(small),
+            "y2": (2 * rows + 3).ravel().astype(small),
+            "c": index.ravel().astype(np.uint8 if len(palette) <= 256 else np.uint16),
+        }
+    )
+    light = LIGHTEN + (1 - LIGHTEN) * palette
+    colours = ["#" + "".join(f"{round(v * 255):02x}" for v in rgb) for rgb in light]
     return (
-        alt.Chart(heatmap_cells(rgb))
-        .transform_calculate(
-            x=f"{x_dom[0]!r} + (datum.k % {w}) * {dx!r}",
-            y=f"{y_dom[0]!r} + floor(datum.k / {w}) * {dy!r}",
-            fill="'' + rgb(floor(datum.c / 65536), floor(datum.c / 256) % 256, datum.c % 256)",
-        )
-        .transform_calculate(x2=f"datum.x + {dx * 1.5!r}", y2=f"datum.y + {dy * 1.5!r}")
+        alt.Chart(cells)
         .mark_rect(strokeWidth=0, clip=True)
         .encode(
-            x=alt.X("x:Q", scale=x_scale, title=axis_titles[0]),
+            x=alt.X("x:Q", scale=alt.Scale(domain=[0, 2 * w], nice=False, zero=False), axis=None),
             x2=alt.X2("x2:Q"),
-            y=alt.Y("y:Q", scale=y_scale, title=axis_titles[1]),
+            y=alt.Y("y:Q", scale=alt.Scale(domain=[0, 2 * h], nice=False, zero=False), axis=None),
             y2=alt.Y2("y2:Q"),
-            fill=alt.Fill("fill:N", scale=None),
+            fill=alt.Fill("c:O", scale=alt.Scale(domain=list(range(len(colours))), range=colours), legend=None),
         )
     )
 
@@ -136,35 +144,38 @@ def boundary_chart(
     if task == "regression":  # points and map share one scale: the targets' and predictions' span
         values = np.concatenate([np.ravel(grid.values), points["label"].to_numpy(dtype=float)])
         value_range = (float(values.min()), float(values.max()))
-    rgb = LIGHTEN + (1 - LIGHTEN) * colour_grid(grid.values, task, discretize, value_range)
     x_scale = alt.Scale(domain=x_dom, nice=False, zero=False)
     y_scale = alt.Scale(domain=y_dom, nice=False, zero=False)
-    base = heatmap_layer(rgb, x_dom, y_dom, x_scale, y_scale, axis_titles)
-    layers = [base]
-    if len(points):
-        if task == "regression":
-            lo, hi = value_range
-            grey = "#" + "".join(f"{int(v * 255):02x}" for v in NEUTRAL)
-            scale = alt.Scale(domain=[lo, (lo + hi) / 2, hi], range=[PALETTE[0], grey, PALETTE[1]])
-            colour = alt.Color("label:Q", scale=scale, title="target")
-        else:
-            colour = alt.Color(
-                "label:N", scale=alt.Scale(domain=class_names, range=class_colours(len(class_names))), title="class"
-            )
-        layers.append(
-            alt.Chart(points)
-            .mark_point(filled=True, size=28, opacity=1, strokeWidth=0.8)
-            .encode(
-                x=alt.X("x:Q", scale=x_scale),
-                y=alt.Y("y:Q", scale=y_scale),
-                color=colour,
-                shape=alt.Shape("split:N", scale=alt.Scale(domain=["train", "test"], range=["circle", "square"])),
-                stroke=alt.value("white"),
-                tooltip=[alt.Tooltip("x:Q"), alt.Tooltip("y:Q"), alt.Tooltip("label"), alt.Tooltip("split")],
-            )
+    cells = heatmap_layer(*colour_levels(grid.values, task, discretize, value_range))
+    if task == "regression":
+        lo, hi = value_range
+        grey = "#" + "".join(f"{int(v * 255):02x}" for v in NEUTRAL)
+        scale = alt.Scale(domain=[lo, (lo + hi) / 2, hi], range=[PALETTE[0], grey, PALETTE[1]])
+        colour = alt.Color("label:Q", scale=scale, title="target")
+    else:
+        colour = alt.Color(
+            "label:N", scale=alt.Scale(domain=class_names, range=class_colours(len(class_names))), title="class"
         )
-    # Canvas: one bitmap repainted per frame, where SVG would rebuild thousands of nodes.
-    return alt.layer(*layers).properties(width=SIZE, height=SIZE, title=title, usermeta=CANVAS)
+    dots = (
+        alt.Chart(points)
+        .mark_point(filled=True, size=28, opacity=1, strokeWidth=0.8)
+        .encode(
+            x=alt.X("x:Q", scale=x_scale, title=axis_titles[0], axis=alt.Axis(orient="bottom")),
+            y=alt.Y("y:Q", scale=y_scale, title=axis_titles[1], axis=alt.Axis(orient="left")),
+            color=colour,
+            shape=alt.Shape("split:N", scale=alt.Scale(domain=["train", "test"], range=["circle", "square"])),
+            stroke=alt.value("white"),
+            tooltip=[alt.Tooltip("x:Q"), alt.Tooltip("y:Q"), alt.Tooltip("label"), alt.Tooltip("split")],
+        )
+    )
+    # The cells' scales (half cells) and the points' (the data's units) both span the plot, cell
+    # edges on the points' domain. Canvas: one bitmap repainted per frame, where SVG would rebuild
+    # thousands of nodes.
+    return (
+        alt.layer(cells, dots)
+        .resolve_scale(x="independent", y="independent")
+        .properties(width=SIZE, height=SIZE, title=title, usermeta=CANVAS)
+    )
 
 
 def curve_chart(grid, points: pd.DataFrame, *, axis_title: str = "x", title: str = "") -> alt.Chart:

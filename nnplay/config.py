@@ -108,7 +108,7 @@ class Config:
     snapshot_every: int = _rule(
         0, "epochs between snapshots for drift and timeline (0 = about 100 per budget)", lo=0, hi=100_000
     )
-    grid: int = _rule(100, "decision-boundary grid resolution per side", lo=10, hi=300)
+    grid: int = _rule(50, "decision-boundary grid resolution per side (finer is slower to draw)", lo=10, hi=300)
 
     def __post_init__(self):
         for f in FIELDS.values():

@@ -30,7 +30,8 @@ APP_PARAMS = ("autoplay", "hide", "page", "speed", *COMPARE_PARAMS)  # URL keys 
 LR_STEPS = (1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0)
 RATE_STEPS = (0.0, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
 TICK_SECONDS = 0.15
-UNTRAINED_SECONDS = 0.5  # how long a run shows its untrained network before the first epoch
+UNTRAINED_SECONDS = 1.0  # how long a run shows its untrained network before the first epoch,
+UNTRAINED_TICKS = 5  # and for at least how many of the browser's ticks
 LIMITS = Limits.from_env()
 
 
@@ -99,9 +100,11 @@ LABELS = {
 # --- session ------------------------------------------------------------------------------------
 
 
-def frame(page_params: dict[str, str] | None = None) -> None:
+def frame(page_params: dict[str, str] | None = None, *, sidebar_last: bool = False) -> None:
     """What every page starts with: the session, the sidebar, the URL (plus the page's own
-    ``page_params``, e.g. Compare's ``b_`` keys; leaving the page drops them)."""
+    ``page_params``, e.g. Compare's ``b_`` keys; leaving the page drops them). With
+    ``sidebar_last`` the page draws the sidebar itself, after its main content: the browser paints
+    what it receives first, and the sidebar's forty controls took it most of a second."""
     if PagesManager.uses_pages_directory and "config" not in st.session_state:
         # A fresh server takes a folder named pages/ beside the entry point for the old multipage
         # scheme until some run reaches st.navigation: a first visit straight to /inside ran this
@@ -115,7 +118,8 @@ def frame(page_params: dict[str, str] | None = None) -> None:
     # The widgets are drawn by each page, so Streamlit scopes their state to the page; putting the
     # Config's values back before drawing keeps every page's sidebar true to the session.
     sync_widgets(st.session_state.config)
-    sidebar()
+    if not sidebar_last:
+        sidebar()
     write_url(page_params)
 
 
@@ -589,7 +593,10 @@ def downloads(trainer: Trainer) -> None:
             st.info(str(exc))
         else:
             st.download_button("Download the script", script, "nnplay_experiment.py", key="dl_script")
-            st.code(script, language="python")
+            # Highlighting a hundred lines took the browser 0.4 s of the first page load, even in a
+            # closed expander: the code is drawn when asked for.
+            if st.toggle("show the code here", key="show_code"):
+                st.code(script, language="python")
         if st.session_state.get("model_error"):
             st.error(literal(f"Model not loaded — {st.session_state.model_error}"))
 

@@ -10,6 +10,7 @@ from pages._shared import (
     LIMITS,
     TICK_SECONDS,
     UNTRAINED_SECONDS,
+    UNTRAINED_TICKS,
     WAIT_SECONDS,
     boundary,
     chart,
@@ -20,16 +21,18 @@ from pages._shared import (
     next_frame,
     notices,
     owner,
+    sidebar,
     tick_factor,
     trainer_key,
     trainer_slots,
 )
 
 ss = st.session_state
-frame()
+frame(sidebar_last=True)  # the first frame of a run is painted before the controls
 trainer = current_trainer()
 notices()
 if trainer is None:
+    sidebar()
     st.stop()
 
 
@@ -80,10 +83,12 @@ def live():
     page_run = ss.pop("page_run", False)
     run = (id(trainer), trainer.generation)
     if trainer.epoch == 0 and ss.get("untrained_shown") != run:
-        ss.untrained_shown, ss.hold_until = run, time.monotonic() + UNTRAINED_SECONDS
+        ss.untrained_shown, ss.hold_until, ss.hold_ticks = run, time.monotonic() + UNTRAINED_SECONDS, UNTRAINED_TICKS
         held = True
     else:
-        held = trainer.epoch == 0 and time.monotonic() < ss.get("hold_until", 0)
+        # Ticks as well as seconds: a busy browser paints late and asks for its ticks late too.
+        held = trainer.epoch == 0 and (time.monotonic() < ss.get("hold_until", 0) or ss.get("hold_ticks", 0) > 0)
+        ss.hold_ticks = ss.get("hold_ticks", 0) - 1
     factor = 0
     if ss.running and not trainer.finished and not held:
         granted = slots.acquire(me)
@@ -223,3 +228,4 @@ def waiting_text(slots, me) -> str:
 ss.page_run = True
 st.fragment(live, run_every=TICK_SECONDS if ss.running else None)()
 downloads(trainer)
+sidebar()

@@ -21,11 +21,12 @@ def _no_trainer_slots_left_over():
 
 @pytest.fixture(autouse=True)
 def _no_pause_on_the_untrained_network(monkeypatch):
-    """The Playground shows an untrained network for a moment before training (UNTRAINED_SECONDS);
+    """The Playground shows an untrained network for a moment before training (UNTRAINED_SECONDS, _TICKS);
     AppTest's reruns come faster than that. The test of that moment sets it back."""
     import pages._shared
 
     monkeypatch.setattr(pages._shared, "UNTRAINED_SECONDS", 0.0)
+    monkeypatch.setattr(pages._shared, "UNTRAINED_TICKS", 0)
 
 
 @pytest.fixture

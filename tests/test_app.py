@@ -63,11 +63,21 @@ def test_the_untrained_network_stays_on_screen_a_moment(monkeypatch):
     import pages._shared
 
     monkeypatch.setattr(pages._shared, "UNTRAINED_SECONDS", 60.0)
+    monkeypatch.setattr(pages._shared, "UNTRAINED_TICKS", 2)
     at = ok(app())
     ok(at.run())
     ok(at.run())
     assert at.session_state["running"] and at.session_state["trainer"].epoch == 0
-    at.session_state["hold_until"] = 0.0  # the moment has passed
+    at.session_state["hold_until"] = 0.0  # the moment has passed, and two ticks with it
+    ok(at.run())
+    assert at.session_state["trainer"].epoch == 1
+    at.button(key="reset").click()  # every run starts from its untrained picture
+    ok(at.run())
+    at.button(key="play").click()
+    ok(at.run())  # one tick
+    at.session_state["hold_until"] = 0.0
+    ok(at.run())  # two ticks
+    assert at.session_state["running"] and at.session_state["trainer"].epoch == 0  # seconds passed, ticks too few
     ok(at.run())
     assert at.session_state["trainer"].epoch == 1
 
@@ -413,6 +423,9 @@ def test_lab_validates_plots_and_uses_expressions():
 
 def test_playground_shows_the_pytorch_code():
     at = ok(app(autoplay="0", dataset="moons"))
+    assert not at.code  # drawn when asked for: highlighting it slowed the first page load
+    at.toggle(key="show_code").set_value(True)
+    ok(at.run())
     codes = [c.value for c in at.code]
     assert any("class Network(nn.Module)" in c and "make_moons" in c for c in codes)
 
