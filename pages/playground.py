@@ -17,6 +17,7 @@ from pages._shared import (
     current_trainer,
     downloads,
     drift,
+    echo,
     frame,
     next_frame,
     notices,
@@ -41,6 +42,8 @@ def play(on: bool):
 
 
 def step():
+    if echo():
+        return
     ss.running = False
     with ss.lock:
         trainer.step(next_frame(trainer), max_seconds=LIMITS.tick_seconds)

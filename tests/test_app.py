@@ -570,3 +570,22 @@ def test_lab_use_button_rechecks_edited_text_and_draws_the_scatter():
     ok(at.run())
     assert at.session_state["config"].loss == "auto"
     assert any("was never closed" in c.value for c in at.code)
+
+
+def test_a_step_click_echoed_by_a_tick_trains_once(monkeypatch):
+    """Streamlit 1.67 delivers a click that lands during a tick twice: with the tick (a fragment
+    run) and with the full run after it (15 Step clicks were 21 callbacks in a browser)."""
+    import types
+
+    import pages._shared
+
+    at = ok(app(autoplay="0"))
+    trainer = at.session_state["trainer"]
+    tick = types.SimpleNamespace(fragment_ids_this_run=["live"], session_id="-")
+    real = pages._shared.get_script_run_ctx
+    monkeypatch.setattr(pages._shared, "get_script_run_ctx", lambda: tick)
+    assert pages._shared.echo()
+    monkeypatch.setattr(pages._shared, "get_script_run_ctx", real)
+    at.button(key="step").click()
+    ok(at.run())  # a full run: the click counts
+    assert trainer.epoch == 1
