@@ -53,7 +53,7 @@ def test_pause_stops_the_epoch_counter(page_at):
 def test_a_sidebar_change_redraws(page_at):
     page = page_at("?autoplay=0")
     page.locator(".st-key-boundary canvas, .st-key-boundary svg").first.wait_for(timeout=60_000)
-    page.locator(".st-key-w_dataset [data-baseweb=select]").click()  # the box itself, once the sidebar has drawn it
+    page.locator(".st-key-w_dataset [role=combobox]").click()  # the box itself, once the sidebar has drawn it
     page.get_by_role("option", name="Exclusive or").click()
     page.wait_for_url(re.compile(r"dataset=xor"), timeout=30_000)
     wait_idle(page)
