@@ -301,7 +301,8 @@ def _redraw(trainer: Trainer, repeats: int) -> tuple[float, float]:
 
     def build():
         trainer._grid_cache.clear()
-        chart = charts.boundary_chart(trainer.boundary(resolution=100), points, task=d.task, class_names=d.class_names)
+        grid = trainer.boundary()  # at the Config's resolution, as the Playground draws it
+        chart = charts.boundary_chart(grid, points, task=d.task, class_names=d.class_names)
         spec, datasets = wire_spec(chart)
         return len(json.dumps(spec)) + sum(len(b) for b in datasets.values())
 

@@ -314,8 +314,19 @@ def chart(name: str, key, build, **kwargs) -> None:
     drawn = st.session_state.setdefault("drawn_charts", {})
     hit = drawn.get(name)
     if hit is None or hit[0] != key:
-        hit = drawn[name] = (key, stable_spec(_vega_lite_spec(build())))
+        hit = drawn[name] = (key, stable_spec(_vega_lite_spec(_Unvalidated(build()))))
     st.vega_lite_chart(hit[1], **kwargs)
+
+
+class _Unvalidated:
+    """A chart as Streamlit's converter takes it, converted without Altair's JSON-schema check:
+    the check was most of a redraw's CPU, and the charts' own tests convert them with it."""
+
+    def __init__(self, chart):
+        self.chart = chart
+
+    def to_dict(self) -> dict:
+        return self.chart.to_dict(validate=False)
 
 
 def stable_spec(spec: dict) -> dict:

@@ -1,5 +1,6 @@
 """The main page: live training and what the network learns."""
 
+import math
 import time
 
 import numpy as np
@@ -132,10 +133,14 @@ def live():
         st.info(trainer.message)
     last = trainer.records.last()
     metric = "r2" if task == "regression" else "accuracy"
-    cols = st.columns(4)
-    for col, key in zip(cols, ("train_loss", "test_loss", f"train_{metric}", f"test_{metric}")):
-        value = last.get(key) if last else None
-        col.metric(key.replace("_", " ").replace("r2", "R²"), "—" if value is None else f"{value:.4f}")
+    # The weights as they are now, as the command line's final figures and Compare's table: the
+    # curves' last points are measured during the last epoch, before its update.
+    now = trainer.evaluate()
+    with st.container(key="metrics"):
+        for col, key in zip(st.columns(4), ("train_loss", "test_loss", f"train_{metric}", f"test_{metric}")):
+            value = now.get(key)
+            shown = "—" if value is None or not math.isfinite(value) else f"{value:.4f}"
+            col.metric(key.replace("_", " ").replace("r2", "R²"), shown)
     a, b = st.columns([1, 1.2])
     with a, st.container(key="boundary"):
         c1, c2 = st.columns(2)

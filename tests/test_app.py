@@ -589,3 +589,19 @@ def test_a_step_click_echoed_by_a_tick_trains_once(monkeypatch):
     at.button(key="step").click()
     ok(at.run())  # a full run: the click counts
     assert trainer.epoch == 1
+
+
+def test_the_playground_shows_the_same_final_figures_as_the_command_line():
+    """One meaning per name: the tiles show the weights as they are, as `python -m nnplay train`
+    reports them (final.train_loss...), from the untrained network on."""
+    at = ok(app(epochs="40"))
+    trainer = at.session_state["trainer"]
+    while True:
+        shown = {m.label: m.value for m in at.get_by_key("metrics").get("metric")}
+        summary = trainer.summary()["final"]
+        for name in ("train_loss", "test_loss", "train_accuracy", "test_accuracy"):
+            assert shown[name.replace("_", " ")] == f"{summary[name]:.4f}", (trainer.epoch, name)
+        if not at.session_state["running"]:
+            break
+        ok(at.run())
+    assert trainer.epoch == 40

@@ -39,20 +39,6 @@ def test_palette_is_okabe_ito():
     assert charts.PALETTE[:3] == ["#E69F00", "#0072B2", "#009E73"]
 
 
-def cells_as_drawn(layer, cells):
-    """What the browser draws for each heatmap cell: (x, y, x2, y2, fill), from the spec's own expressions."""
-    env = {"floor": np.floor, "rgb": lambda r, g, b: f"rgb({int(r)}, {int(g)}, {int(b)})"}
-    out = {name: [] for name in ("x", "y", "x2", "y2", "fill")}
-    for k, c in zip(cells["k"], cells["c"]):
-        datum = {"k": int(k), "c": int(c)}
-        for step in layer["transform"]:
-            expr = step["calculate"].replace("datum.", "d_").replace("'' + ", "")
-            datum[step["as"]] = eval(expr, env, {f"d_{n}": v for n, v in datum.items()})
-        for name in out:
-            out[name].append(datum[name])
-    return out
-
-
 def test_boundary_cells_sit_on_the_grid_in_the_map_colours(trained):
     grid = trained.boundary(resolution=20)
     d = trained.data
@@ -60,21 +46,35 @@ def test_boundary_cells_sit_on_the_grid_in_the_map_colours(trained):
         {"x": d.raw_train[:, 0], "y": d.raw_train[:, 1], "label": [str(v) for v in d.y_train], "split": "train"}
     )
     spec = charts.boundary_chart(grid, points, task="binary", class_names=d.class_names).to_dict()
-    assert spec["layer"][0]["mark"]["type"] == "rect" and spec["layer"][1]["mark"]["type"] == "point"
+    cells_layer, dots_layer = spec["layer"]
+    assert cells_layer["mark"]["type"] == "rect" and dots_layer["mark"]["type"] == "point"
     assert spec["usermeta"] == {"embedOptions": {"renderer": "canvas"}}
+    assert spec["resolve"]["scale"] == {"x": "independent", "y": "independent"}
     cells = pd.DataFrame(layer_data(spec, 0))
     assert len(cells) == 400 and len(layer_data(spec, 1)) == len(d.X_train)
-    drawn = cells_as_drawn(spec["layer"][0], cells)
-    step = grid.xs[1] - grid.xs[0]
+    # Cell k covers grid point k: its place in half cells on a scale over the whole grid...
     k = np.arange(400)
-    np.testing.assert_allclose(np.array(drawn["x"]) + step / 2, grid.xs[k % 20])  # cell centres = grid points
-    np.testing.assert_allclose(np.array(drawn["y"]) + (grid.ys[1] - grid.ys[0]) / 2, grid.ys[k // 20])
-    assert np.all(np.array(drawn["x2"]) > np.array(drawn["x"]) + step)  # overlapping: no seams
-    rgb = charts.LIGHTEN + (1 - charts.LIGHTEN) * charts.colour_grid(grid.values, "binary")
-    expected = [f"rgb({r}, {g}, {b})" for r, g, b in np.round(rgb.reshape(-1, 3) * 255).astype(int)]
-    assert drawn["fill"] == expected
-    x_scale = spec["layer"][0]["encoding"]["x"]["scale"]["domain"]
-    assert x_scale == [pytest.approx(grid.xs[0] - step / 2), pytest.approx(grid.xs[-1] + step / 2)]
+    assert (cells["x"] == 2 * (k % 20)).all() and (cells["y"] == 2 * (k // 20)).all()
+    assert (cells["x2"] == cells["x"] + 3).all() and (cells["y2"] == cells["y"] + 3).all()  # overlapping: no seams
+    enc = cells_layer["encoding"]
+    assert enc["x"]["scale"]["domain"] == [0, 40] and enc["y"]["scale"]["domain"] == [0, 40]
+    # ...which spans the points' plot, whose domain runs from the first cell's edge to the last's.
+    step = grid.xs[1] - grid.xs[0]
+    x_domain = dots_layer["encoding"]["x"]["scale"]["domain"]
+    assert x_domain == [pytest.approx(grid.xs[0] - step / 2), pytest.approx(grid.xs[-1] + step / 2)]
+    # Its colour: the map's colour of that grid point, lightened.
+    fill = enc["fill"]["scale"]
+    shown = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in np.asarray(fill["range"])[cells["c"]]])
+    expected = charts.LIGHTEN + (1 - charts.LIGHTEN) * charts.colour_grid(grid.values, "binary")
+    np.testing.assert_allclose(shown / 255, expected.reshape(-1, 3), atol=1 / 255)
+
+
+def test_colour_levels_are_the_map_within_a_shade():
+    probs = np.random.default_rng(0).dirichlet(np.ones(3), size=(6, 6)).transpose(2, 0, 1)
+    for values, task, shades in ((probs, "multiclass", charts.STRENGTHS), (probs[0], "binary", charts.LEVELS)):
+        index, palette = charts.colour_levels(values, task)
+        assert index.shape == values.shape[-2:] and index.max() < len(palette)
+        assert len(palette) == (shades * 3 if task == "multiclass" else shades)
 
 
 def test_a_new_frame_of_the_boundary_sends_new_data_under_the_same_spec(trained):

@@ -27,15 +27,15 @@ def open_page(page: str, **params) -> AppTest:
 
 
 def shown_boundary(chart) -> np.ndarray:
-    """The boundary map a chart shows: its cells' colours (0xRRGGBB, nnplay.charts.heatmap_cells)."""
+    """The boundary map a chart shows: its cells' palette indices (nnplay.charts.heatmap_layer)."""
     _spec, frames = chart
-    return next(f for f in frames.values() if "k" in f and "c" in f)["c"].to_numpy()
+    return next(f for f in frames.values() if "x2" in f and "c" in f)["c"].to_numpy()
 
 
 def boundary_of(trainer, epoch=None) -> np.ndarray:
     """What the trainer's own boundary at ``epoch`` looks like, coloured as the charts colour it."""
-    rgb = chart_module.colour_grid(trainer.boundary(epoch=epoch).values, trainer.task)
-    return chart_module.heatmap_cells(chart_module.LIGHTEN + (1 - chart_module.LIGHTEN) * rgb)["c"].to_numpy()
+    index, _palette = chart_module.colour_levels(trainer.boundary(epoch=epoch).values, trainer.task)
+    return index.ravel()
 
 
 def test_both_pages_render_with_the_default_config():

@@ -61,6 +61,9 @@ def test_compare_then_sweep_then_open_a_value_in_the_playground(page_at):
     playground.wait_for_url(re.compile(r"lr=0\.1"), timeout=30_000)
     chart(playground, "boundary").wait_for(timeout=60_000)
     assert re.search(r"[?&]lr=0\.1(&|$)", playground.url) and "epochs=100" in playground.url
+    playground.wait_for_function(  # the sidebar is drawn after the Playground's main content
+        "() => (document.querySelector('.st-key-w_lr')?.innerText || '').includes('learning rate')", timeout=30_000
+    )
     shown = playground.locator(".st-key-w_lr").inner_text()
     assert "0.1" in shown.split("learning rate", 1)[-1], shown
     no_exception(playground)
