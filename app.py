@@ -13,12 +13,7 @@ import streamlit as st
 PAGES = Path(__file__).resolve().parent / "pages"
 
 st.set_page_config(page_title="nnplay", page_icon="🧠", layout="wide")
-if "pages._shared" not in sys.modules:
-    # The first visit to a fresh server imports PyTorch and the engine (seconds on a small machine):
-    # the page says so instead of staying blank.
-    with st.spinner("Starting nnplay: loading PyTorch…"):
-        import pages._shared  # noqa: F401
-st.navigation(
+navigation = st.navigation(
     [
         st.Page(PAGES / "playground.py", title="Playground", icon=":material/tune:", default=True),
         st.Page(PAGES / "compare.py", title="Compare", icon=":material/compare:"),
@@ -29,4 +24,11 @@ st.navigation(
         st.Page(PAGES / "data.py", title="Data", icon=":material/scatter_plot:"),
         st.Page(PAGES / "about.py", title="About", icon=":material/help:"),
     ]
-).run()
+)
+if "pages._shared" not in sys.modules:
+    # The first visit to a fresh server imports PyTorch and the engine (seconds on a small machine):
+    # the page says so instead of staying blank. After st.navigation, so the sidebar already lists
+    # the pages by their titles.
+    with st.spinner("Starting nnplay: loading PyTorch…"):
+        import pages._shared  # noqa: F401
+navigation.run()

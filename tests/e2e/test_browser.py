@@ -115,3 +115,21 @@ def test_a_first_visit_straight_to_a_page_goes_through_the_navigation(browser):
             no_exception(page)
         finally:
             context.close()
+
+
+def test_a_fresh_server_says_it_is_starting(browser):
+    """The first visit imports PyTorch (seconds): the page says so, under the app's own navigation,
+    then draws the untrained network."""
+    with app_server("starting-server.log") as url:
+        context = browser.new_context(viewport={"width": 1400, "height": 1000})
+        try:
+            page = context.new_page()
+            page.goto(url + "/?autoplay=0")
+            page.get_by_text("Starting nnplay").wait_for(timeout=60_000)
+            nav = page.locator('[data-testid="stSidebarNav"]')
+            assert "Inside the network" in nav.inner_text() and "shared" not in nav.inner_text()
+            page.locator(".st-key-boundary canvas").first.wait_for(timeout=60_000)
+            assert page.get_by_text("Starting nnplay").count() == 0
+            no_exception(page)
+        finally:
+            context.close()
