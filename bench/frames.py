@@ -65,16 +65,24 @@ SAMPLER = """
     }
     return filled / total;
   };
+  const imaged = (svg) => {
+    // A map drawn as an SVG image (as nnplay drew it before rectangles): Vega leaves the image's
+    // address empty until the picture has loaded.
+    const image = svg.querySelector("image");
+    const href = image && (image.getAttribute("href") || image.getAttribute("xlink:href"));
+    return href ? 1 : 0;
+  };
   const tick = () => {
     const bar = document.querySelector(".st-key-epoch");
     const canvas = document.querySelector(".st-key-boundary canvas");
+    const svg = canvas ? null : document.querySelector(".st-key-boundary svg.marks");
     const state = parse(bar && bar.innerText);
     samples.push({
       t: performance.now(),
       epoch: state ? state.epoch : null,
       status: state ? state.status : null,
-      chart: !!canvas,
-      painted: canvas && canvas.width > 0 ? painted(canvas) : 0,
+      chart: !!(canvas || svg),
+      painted: canvas && canvas.width > 0 ? painted(canvas) : svg ? imaged(svg) : 0,
     });
     requestAnimationFrame(tick);
   };
