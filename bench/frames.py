@@ -21,6 +21,7 @@ Figures are reported, never enforced: the exit code is 0 when the run was watche
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -153,21 +154,30 @@ def summarise(samples: list[dict], way: int, near: int) -> dict:
     }
 
 
-def run(args) -> dict:
+@contextlib.contextmanager
+def served_browser():
+    """A fresh `streamlit run app.py` and Chromium: yields (the server's base URL, the browser)."""
     from playwright.sync_api import sync_playwright
 
-    way, near = loss_marks(args.query)
     with tempfile.TemporaryDirectory() as logs:
         server = Server(None, Path(logs))
         server.start()
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                cold = watch(browser, server.base + "/" + args.query, args.timeout)
-                warm = [watch(browser, server.base + "/" + args.query, args.timeout) for _ in range(args.warm)]
-                browser.close()
+                try:
+                    yield server.base, browser
+                finally:
+                    browser.close()
         finally:
             server.stop()
+
+
+def run(args) -> dict:
+    way, near = loss_marks(args.query)
+    with served_browser() as (base, browser):
+        cold = watch(browser, base + "/" + args.query, args.timeout)
+        warm = [watch(browser, base + "/" + args.query, args.timeout) for _ in range(args.warm)]
     return {
         "query": args.query,
         "loss_90pct_of_the_drop_at_epoch": way,

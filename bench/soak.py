@@ -19,12 +19,9 @@ import itertools
 import json
 import re
 import sys
-import tempfile
 import time
-from pathlib import Path
 
-from bench.frames import CHROMIUM, CHROMIUM_ARGS
-from bench.load import Server
+from bench.frames import served_browser
 
 EXPERIMENTS = ("", "?optimizer=sgd&lr=1000&epochs=2000", "?optimizer=sgd&lr=10&epochs=2000")
 ENDED = re.compile(r"epoch \d+ / \d+ · (done|diverged|stopped)")
@@ -72,40 +69,30 @@ def wait_all(tabs: list[Tab], timeout: float) -> list[str]:
 
 
 def soak(args) -> dict:
-    from playwright.sync_api import sync_playwright
-
     runs, dead, causes, rounds = 0, 0, [], itertools.count()
     started = time.monotonic()
-    with tempfile.TemporaryDirectory() as logs:
-        server = Server(None, Path(logs))
-        server.start()
-        try:
-            with sync_playwright() as p:
-                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-                while runs < args.runs:
-                    i = next(rounds)
-                    busy = args.busy and i % args.busy == args.busy - 1
-                    queries = [EXPERIMENTS[(i + j) % len(EXPERIMENTS)] for j in range(args.tabs if busy else 1)]
-                    tabs = [Tab(browser, server.base + "/" + q) for q in queries]
-                    states: list[str] = []
-                    try:
-                        for replay in (False, True):
-                            if replay:
-                                for t, s in zip(tabs, states):
-                                    if s == "ended":
-                                        t.replay()
-                            states = wait_all(tabs, args.timeout)
-                            runs += len(tabs)
-                            for t, s, q in zip(tabs, states, queries):
-                                if s != "ended":
-                                    dead += 1
-                                    causes.append({"query": q, "replay": replay, "state": s, "errors": t.errors[:3]})
-                    finally:
-                        for t in tabs:
-                            t.close()
-                browser.close()
-        finally:
-            server.stop()
+    with served_browser() as (base, browser):
+        while runs < args.runs:
+            i = next(rounds)
+            busy = args.busy and i % args.busy == args.busy - 1
+            queries = [EXPERIMENTS[(i + j) % len(EXPERIMENTS)] for j in range(args.tabs if busy else 1)]
+            tabs = [Tab(browser, base + "/" + q) for q in queries]
+            states: list[str] = []
+            try:
+                for replay in (False, True):
+                    if replay:
+                        for t, s in zip(tabs, states):
+                            if s == "ended":
+                                t.replay()
+                    states = wait_all(tabs, args.timeout)
+                    runs += len(tabs)
+                    for t, s, q in zip(tabs, states, queries):
+                        if s != "ended":
+                            dead += 1
+                            causes.append({"query": q, "replay": replay, "state": s, "errors": t.errors[:3]})
+            finally:
+                for t in tabs:
+                    t.close()
     return {"runs": runs, "dead": dead, "seconds": round(time.monotonic() - started, 1), "causes": causes}
 
 
