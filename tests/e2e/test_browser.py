@@ -70,6 +70,11 @@ def test_a_copied_url_opens_the_same_experiment(page_at):
     page.locator(".st-key-boundary canvas, .st-key-boundary svg").first.wait_for(timeout=60_000)
     copy = page_at(page.url.split("/", 3)[-1] if "?" in page.url else "")
     for p in (page, copy):
+        p.wait_for_function(  # the Playground draws its sidebar last
+            "() => document.querySelector('.st-key-w_dataset input')?.value"
+            " && (document.querySelector('.st-key-w_layers')?.innerText || '').includes('hidden layers')",
+            timeout=30_000,
+        )
         assert (
             "Spiral"
             in " ".join(i.input_value() for i in p.locator(".st-key-w_dataset input").all())
