@@ -198,8 +198,11 @@ def curve_chart(grid, points: pd.DataFrame, *, axis_title: str = "x", title: str
     return alt.layer(dots, fit).properties(width=SIZE * 1.1, height=SIZE * 0.8, title=title)
 
 
-def loss_chart(history: pd.DataFrame, *, log_scale: bool = False, metric: str = "accuracy") -> alt.VConcatChart:
-    """Train and test loss per epoch, and accuracy (or R²) below on a shared epoch axis."""
+def loss_chart(
+    history: pd.DataFrame, *, log_scale: bool = False, metric: str = "accuracy", log_epochs: bool = False
+) -> alt.VConcatChart:
+    """Train and test loss per epoch, and accuracy (or R²) below on a shared epoch axis (``log_epochs``:
+    a log axis, which gives the first epochs, where most of the learning is, their share of the width)."""
     loss_cols = [c for c in ("train_loss", "test_loss") if c in history]
     metric_cols = [c for c in (f"train_{metric}", f"test_{metric}") if c in history]
     frame = history[["epoch", *loss_cols, *metric_cols]] if len(history) else pd.DataFrame(columns=["epoch"])
@@ -207,11 +210,12 @@ def loss_chart(history: pd.DataFrame, *, log_scale: bool = False, metric: str = 
     long["split"] = long["series"].str.split("_").str[0]
     colour = alt.Color("split:N", scale=alt.Scale(domain=["train", "test"], range=[PALETTE[1], PALETTE[0]]), title="")
     y_scale = alt.Scale(type="log") if log_scale else alt.Scale(zero=True)
+    x_scale = alt.Scale(type="log") if log_epochs else alt.Scale()
     loss = (
         alt.Chart(long[long["series"].str.endswith("_loss")])
         .mark_line()
         .encode(
-            x=alt.X("epoch:Q", title="epoch"),
+            x=alt.X("epoch:Q", title="epoch", scale=x_scale),
             y=alt.Y("value:Q", title="loss", scale=y_scale),
             color=colour,
             tooltip=[alt.Tooltip("epoch:Q"), alt.Tooltip("split:N"), alt.Tooltip("value:Q", format=".4f")],
@@ -223,7 +227,7 @@ def loss_chart(history: pd.DataFrame, *, log_scale: bool = False, metric: str = 
         alt.Chart(long[long["series"].str.endswith(f"_{metric}")])
         .mark_line()
         .encode(
-            x=alt.X("epoch:Q", title="epoch"),
+            x=alt.X("epoch:Q", title="epoch", scale=x_scale),
             y=alt.Y("value:Q", title=label, scale=alt.Scale(domain=[0, 1] if metric == "accuracy" else [-0.2, 1])),
             color=colour,
             tooltip=[alt.Tooltip("epoch:Q"), alt.Tooltip("split:N"), alt.Tooltip("value:Q", format=".3f")],

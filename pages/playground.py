@@ -162,13 +162,15 @@ def live():
             width="content",
         )
     with b, st.container(key="loss"):
-        log = st.toggle("log scale", key="log_loss")
+        c1, c2 = st.columns(2)
+        log = c1.toggle("log scale", key="log_loss")
+        log_epochs = c2.toggle("log epochs", key="log_epochs", help="more room for the first epochs")
         if last is None:
             st.caption("Nothing trained yet: press Play or Step.")
         chart(
             "loss",
-            trainer_key(trainer, log),
-            lambda: charts.loss_chart(trainer.history, log_scale=log, metric=metric),
+            trainer_key(trainer, log, log_epochs),
+            lambda: charts.loss_chart(trainer.history, log_scale=log, metric=metric, log_epochs=log_epochs),
             width="content",
         )
     a, b = st.columns([1, 1.2])

@@ -605,3 +605,18 @@ def test_the_playground_shows_the_same_final_figures_as_the_command_line():
             break
         ok(at.run())
     assert trainer.epoch == 40
+
+
+def test_the_loss_chart_offers_a_log_epoch_axis():
+    at = ok(app(epochs="60"))
+    for _ in range(4):
+        ok(at.run())
+
+    def x_scales():
+        ((spec, _frames),) = charts(at, "loss")
+        return [view["encoding"]["x"].get("scale", {}).get("type") for view in spec["vconcat"]]
+
+    assert x_scales() == [None, None]
+    at.toggle(key="log_epochs").set_value(True)
+    ok(at.run())
+    assert x_scales() == ["log", "log"]
