@@ -270,8 +270,8 @@ def _arrow_bytes(frame: pd.DataFrame) -> bytes:
 
 
 def wire_spec(chart) -> tuple[dict, dict[str, bytes]]:
-    """A chart as ``st.altair_chart`` sends it: the Vega-Lite spec (validated, as Streamlit's
-    ``to_dict()`` call does) with every data frame set aside as Arrow bytes named by their hash."""
+    """A chart as the app sends it: the Vega-Lite spec (unvalidated, as pages._shared.chart converts
+    it) with every data frame set aside as Arrow bytes named by their hash."""
     datasets: dict[str, bytes] = {}
 
     def set_aside(data):
@@ -282,7 +282,7 @@ def wire_spec(chart) -> tuple[dict, dict[str, bytes]]:
 
     alt.data_transformers.register("nnplay_wire", set_aside)
     with alt.data_transformers.enable("nnplay_wire"):
-        spec = chart.to_dict()
+        spec = chart.to_dict(validate=False)
     return spec, datasets
 
 
