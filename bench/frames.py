@@ -117,14 +117,13 @@ def loss_marks(query: str) -> tuple[int, int]:
     from urllib.parse import parse_qsl
 
     from nnplay.config import Config
+    from nnplay.frames import learned_by
     from nnplay.train import Trainer
 
     config, _ = Config.from_query(dict(parse_qsl(query.lstrip("?"))), ignore=("autoplay", "hide", "speed", "page"))
     losses = Trainer(config).run().history["train_loss"].tolist()
-    first, final = losses[0], losses[-1]
-    way = next(i for i, v in enumerate(losses, 1) if v - final <= 0.1 * (first - final))
-    near = next(i for i, v in enumerate(losses, 1) if v <= 1.1 * final)
-    return way, near
+    near = next(i for i, v in enumerate(losses, 1) if v <= 1.1 * losses[-1])
+    return learned_by(losses), near
 
 
 def summarise(samples: list[dict], way: int, near: int) -> dict:

@@ -32,3 +32,10 @@ def schedule(budget: int, speed: str = DEFAULT_SPEED, start: int = 0) -> list[in
     while epochs[-1] < budget:
         epochs.append(min(budget, epochs[-1] + frame_epochs(epochs[-1], speed)))
     return epochs
+
+
+def learned_by(losses: list[float], share: float = 0.9) -> int:
+    """The first epoch (1-based) by which the loss has made ``share`` of its way from its first value
+    to its last: where a run's learning is, for judging a schedule."""
+    first, final = losses[0], losses[-1]
+    return next(i for i, v in enumerate(losses, 1) if v - final <= (1 - share) * (first - final))

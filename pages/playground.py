@@ -85,14 +85,7 @@ def live():
     # drawn). An untrained network is drawn before its first epoch and stays on screen a moment:
     # it is the picture every run starts from.
     page_run = ss.pop("page_run", False)
-    run = (id(trainer), trainer.generation)
-    if trainer.epoch == 0 and ss.get("untrained_shown") != run:
-        ss.untrained_shown, ss.hold_until, ss.hold_ticks = run, time.monotonic() + UNTRAINED_SECONDS, UNTRAINED_TICKS
-        held = True
-    else:
-        # Ticks as well as seconds: a busy browser paints late and asks for its ticks late too.
-        held = trainer.epoch == 0 and (time.monotonic() < ss.get("hold_until", 0) or ss.get("hold_ticks", 0) > 0)
-        ss.hold_ticks = ss.get("hold_ticks", 0) - 1
+    held = untrained_held()
     factor = 0
     if ss.running and not trainer.finished and not held:
         granted = slots.acquire(me)
@@ -179,6 +172,20 @@ def live():
             drift_section()
     with b:
         timeline_section()
+
+
+def untrained_held() -> bool:
+    """Whether this run still shows its untrained network: from the first time it is drawn (a new
+    network, or after Reset) for UNTRAINED_SECONDS and UNTRAINED_TICKS more of the browser's ticks.
+    Ticks as well as seconds: a busy browser paints late and asks for its ticks late too."""
+    if trainer.epoch:
+        return False
+    run = (id(trainer), trainer.generation)
+    if ss.get("untrained_shown") != run:
+        ss.untrained_shown, ss.hold_until, ss.hold_ticks = run, time.monotonic() + UNTRAINED_SECONDS, UNTRAINED_TICKS
+        return True
+    ss.hold_ticks -= 1
+    return time.monotonic() < ss.hold_until or ss.hold_ticks >= 0
 
 
 def drift_section():

@@ -5,7 +5,7 @@ import itertools
 import pytest
 
 from nnplay.config import Config
-from nnplay.frames import DEFAULT_SPEED, SPEEDS, frame_epochs, schedule
+from nnplay.frames import DEFAULT_SPEED, SPEEDS, frame_epochs, learned_by, schedule
 from nnplay.train import Trainer
 
 
@@ -31,9 +31,7 @@ def test_the_default_run_spends_its_frames_where_it_learns():
     """The default experiment makes 90% of its loss drop in its first few dozen epochs: the
     schedule shows at least 15 frames before that, and about 35 for the whole run."""
     config = Config()
-    losses = Trainer(config).run().history["train_loss"].tolist()
-    first, final = losses[0], losses[-1]
-    learned = next(i for i, v in enumerate(losses, 1) if v - final <= 0.1 * (first - final))
+    learned = learned_by(Trainer(config).run().history["train_loss"].tolist())
     frames = schedule(config.epochs, DEFAULT_SPEED)
     assert sum(e < learned for e in frames) >= 15
     assert len(frames) <= 40
@@ -43,3 +41,8 @@ def test_the_default_run_spends_its_frames_where_it_learns():
 def test_an_unknown_speed_names_the_argument():
     with pytest.raises(ValueError, match="`speed` must be one of"):
         frame_epochs(3, "warp")
+
+
+def test_learned_by_is_where_the_loss_has_made_its_share_of_the_drop():
+    assert learned_by([1.0, 0.5, 0.15, 0.05, 0.0]) == 4  # 0.05 is within 10% of the 1.0 drop
+    assert learned_by([1.0, 0.5, 0.15, 0.05, 0.0], share=0.5) == 2
