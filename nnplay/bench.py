@@ -7,15 +7,12 @@ little). The equal-loss checks train from the same initial weights and compare f
 
 from __future__ import annotations
 
-import hashlib
-import io
 import json
 import statistics
 import time
 import warnings
 from dataclasses import dataclass
 
-import altair as alt
 import numpy as np
 import pandas as pd
 import torch
@@ -232,9 +229,11 @@ def run(quick: bool = False, repeats: int | None = None) -> dict:
         result["cuda_sweep16_per_model_vs_seed"] = seed_s / (gpu_sweep_s / k)
         rows.append(Row(f"sweep on CUDA: {k} seeds (per model)", gpu_sweep_s / k, seed_s / (gpu_sweep_s / k)))
 
-    redraw_ms, redraw_kb = _redraw(Trainer(Config(epochs=50)).run(), repeats)
-    result["redraw_ms"], result["redraw_kb"] = redraw_ms, redraw_kb
-    rows.append(Row("redraw: 100x100 boundary chart", redraw_ms / 1000, float("nan"), f"{redraw_kb:.1f} KB"))
+    redraw = _redraw(Trainer(Config(epochs=50)).run(), repeats)
+    (result["redraw_ms"], result["redraw_kb"]), (result["frame_ms"], result["frame_kb"]) = redraw.values()
+    grid = Config().grid
+    for (ms, kb), what in zip(redraw.values(), (f"{grid}x{grid} boundary chart", "Playground frame (all its charts)")):
+        rows.append(Row(f"redraw: {what}", ms / 1000, float("nan"), f"{kb:.1f} KB"))
 
     n_mb, epochs_mb, batch = (10_000, 100, 200) if not quick else (1000, 3, 200)
     mb_trainer, Xm, ym, state_m = _work(n_mb, epochs_mb)
@@ -259,36 +258,10 @@ def run(quick: bool = False, repeats: int | None = None) -> dict:
     return result
 
 
-def _arrow_bytes(frame: pd.DataFrame) -> bytes:
-    import pyarrow as pa
-
-    table = pa.Table.from_pandas(frame)
-    sink = io.BytesIO()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue()
-
-
-def wire_spec(chart) -> tuple[dict, dict[str, bytes]]:
-    """A chart as the app sends it: the Vega-Lite spec (unvalidated, as pages._shared.chart converts
-    it) with every data frame set aside as Arrow bytes named by their hash."""
-    datasets: dict[str, bytes] = {}
-
-    def set_aside(data):
-        raw = _arrow_bytes(data)
-        name = hashlib.md5(raw).hexdigest()
-        datasets[name] = raw
-        return {"name": name}
-
-    alt.data_transformers.register("nnplay_wire", set_aside)
-    with alt.data_transformers.enable("nnplay_wire"):
-        spec = chart.to_dict(validate=False)
-    return spec, datasets
-
-
-def _redraw(trainer: Trainer, repeats: int) -> tuple[float, float]:
-    """Python time and bytes of one boundary redraw: the grid forward pass, the chart, and the
-    spec with its Arrow data as the app sends them."""
+def _redraw(trainer: Trainer, repeats: int) -> dict[str, tuple[float, float]]:
+    """Python time and bytes of a redraw as the Playground sends it (each chart's Figure: the spec of
+    its look, cached, and its data as Arrow): the boundary alone (the grid forward pass included),
+    and a whole frame (the metrics, the boundary, the loss and accuracy curves, the drift)."""
     d = trainer.data
     points = pd.DataFrame(
         {
@@ -299,15 +272,27 @@ def _redraw(trainer: Trainer, repeats: int) -> tuple[float, float]:
         }
     )
 
-    def build():
-        trainer._grid_cache.clear()
-        grid = trainer.boundary()  # at the Config's resolution, as the Playground draws it
-        chart = charts.boundary_chart(grid, points, task=d.task, class_names=d.class_names)
-        spec, datasets = wire_spec(chart)
+    def size(figure: charts.Figure) -> int:
+        spec = figure.wire()
+        datasets = spec.pop("datasets")
         return len(json.dumps(spec)) + sum(len(b) for b in datasets.values())
 
-    seconds, size = _median_time(build, max(3, repeats))
-    return seconds * 1000, size / 1024
+    def boundary() -> int:
+        trainer._grid_cache.clear()
+        grid = trainer.boundary()  # at the Config's resolution, as the Playground draws it
+        return size(charts.boundary_chart(grid, points, task=d.task, class_names=d.class_names))
+
+    def frame() -> int:
+        trainer.evaluate()
+        curves = charts.loss_chart(trainer.history)
+        drift = charts.drift_chart(trainer.snapshots.drift(), d.y_train, d.class_names)
+        return boundary() + size(curves) + size(drift)
+
+    out = {}
+    for name, build in (("boundary", boundary), ("frame", frame)):
+        seconds, nbytes = _median_time(build, max(3, repeats))
+        out[name] = (seconds * 1000, nbytes / 1024)
+    return out
 
 
 def report(result: dict) -> str:
@@ -323,6 +308,8 @@ def report(result: dict) -> str:
         "minibatch_engine_vs_sklearn",
         "redraw_ms",
         "redraw_kb",
+        "frame_ms",
+        "frame_kb",
         "cuda_engine_vs_seed",
         "cuda_sweep16_per_model_vs_seed",
     ):

@@ -1,4 +1,4 @@
-"""Charts as pure functions: data in, ``alt.Chart`` out (testable with ``chart.to_dict()``, no Streamlit).
+"""Charts as pure functions: data in, an ``alt.Chart`` or a Figure out (testable with ``to_dict()``, no Streamlit).
 
 One colour-blind-safe palette (Okabe–Ito) serves every chart; the diverging boundary map runs
 from the first class's orange to the second's blue through a neutral grey that reads on light and
@@ -8,11 +8,14 @@ dark themes alike.
 from __future__ import annotations
 
 import base64
+import functools
 import io
+from typing import NamedTuple
 
 import altair as alt
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from PIL import Image
 
 # Okabe & Ito (2008): distinguishable under the common colour-vision deficiencies.
@@ -24,6 +27,51 @@ LEVELS = 65  # shades of the diverging map (odd: the undecided middle is one of 
 STRENGTHS = 16  # shades of each class's colour on a multi-class map
 CANVAS = {"embedOptions": {"renderer": "canvas"}}  # a chart's usermeta: drawn on a canvas, not as SVG
 LIGHTEN = 0.15  # share of white mixed into a map, so the data points on it stand out
+
+
+class Figure(NamedTuple):
+    """A chart as what changes from frame to frame, ``data`` (DataFrames by name), and what does not,
+    ``spec`` (Vega-Lite that refers to its data by those names). A look's spec is built once and
+    cached, so a frame of a live chart costs its data alone: building and converting the Altair
+    chart anew was 30-50 ms of server CPU a frame. The browser, seeing the same spec, swaps the data
+    in place."""
+
+    spec: dict
+    data: dict[str, pd.DataFrame]
+
+    def to_dict(self) -> dict:
+        """The whole chart, data included, as Altair's ``to_dict`` gives it."""
+        records = {name: frame.to_dict("records") for name, frame in self.data.items()}
+        return {**self.spec, "datasets": records}
+
+    def wire(self) -> dict:
+        """The chart as a page sends it: the spec, and each data set as Arrow IPC bytes (Streamlit
+        passes bytes through as they are)."""
+        return {**self.spec, "datasets": {name: arrow_bytes(frame) for name, frame in self.data.items()}}
+
+
+def arrow_bytes(frame: pd.DataFrame) -> bytes:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue()
+
+
+def _look(build):
+    """A figure's spec builder, cached by its (hashable) arguments: an Altair chart on named data,
+    converted (and checked against the Vega-Lite schema) once per look. Callers share the dict and
+    must not change it."""
+
+    @functools.lru_cache(maxsize=256)
+    def cached(*args, **kwargs) -> dict:
+        return build(*args, **kwargs).to_dict()
+
+    return functools.wraps(build)(cached)
+
+
+def _hex(rgb) -> str:
+    return "#" + "".join(f"{round(v * 255):02x}" for v in rgb)
 
 
 def _rgb(hex_colour: str) -> np.ndarray:
@@ -87,39 +135,48 @@ def _points_frame(points: np.ndarray, labels, names: list[str], split: str, axes
     )
 
 
-def heatmap_layer(index: np.ndarray, palette: np.ndarray) -> alt.Chart:
+def heatmap_cells(index: np.ndarray) -> pd.DataFrame:
+    """A map of palette indices (row 0 at the bottom) as cells: places in half cells, and the index."""
+    h, w = index.shape
+    cols, rows = np.meshgrid(np.arange(w), np.arange(h))
+    small = np.uint8 if 2 * max(h, w) + 3 < 256 else np.uint16
+    # Opaque cells half a cell wider than their place, each drawn over by the next: adjacent
+    # antialiased edges would otherwise let the background through as seams.
+    return pd.DataFrame(
+        {
+            "x": (2 * cols).ravel().astype(small),
+            "x2": (2 * cols + 3).ravel().astype(small),
+            "y": (2 * rows).ravel().astype(small),
+            "y2": (2 * rows + 3).ravel().astype(small),
+            "c": index.ravel().astype(np.uint8 if index.max(initial=0) < 256 else np.uint16),
+        }
+    )
+
+
+def heatmap_layer(index: np.ndarray, palette: np.ndarray, *, data: str | None = None) -> alt.Chart:
     """A map of palette indices (row 0 at the bottom) as rectangles, painted in the same pass as the
-    rest of the chart, on scales of their own: cell positions in half cells.
+    rest of the chart, on scales of their own: cell positions in half cells. With ``data``, the
+    cells are the named data set of that name (heatmap_cells gives them), not carried inline.
 
     An image mark loads its picture after the chart is drawn, so every redraw showed the points on a
     blank plot for a moment (4 of 9 frames in a browser). Rectangles never blank. Positions and
     colours come as small integers through scales, not expressions: Streamlit's Vega evaluates
     expressions with an interpreter, which took longer than the drawing itself."""
     h, w = index.shape
-    cols, rows = np.meshgrid(np.arange(w), np.arange(h))
-    small = np.uint8 if 2 * max(h, w) + 3 < 256 else np.uint16
-    # Opaque cells half a cell wider than their place, each drawn over by the next: adjacent
-    # antialiased edges would otherwise let the background through as seams.
-    cells = pd.DataFrame(
-        {
-            "x": (2 * cols).ravel().astype(small),
-            "x2": (2 * cols + 3).ravel().astype(small),
-            "y": (2 * rows).ravel().astype(small),
-            "y2": (2 * rows + 3).ravel().astype(small),
-            "c": index.ravel().astype(np.uint8 if len(palette) <= 256 else np.uint16),
-        }
-    )
-    light = LIGHTEN + (1 - LIGHTEN) * palette
-    colours = ["#" + "".join(f"{round(v * 255):02x}" for v in rgb) for rgb in light]
+    colours = [_hex(rgb) for rgb in LIGHTEN + (1 - LIGHTEN) * np.asarray(palette)]
+    return _heatmap(h, w, tuple(colours), alt.NamedData(data) if data else heatmap_cells(index))
+
+
+def _heatmap(h: int, w: int, colours: tuple[str, ...], source) -> alt.Chart:
     return (
-        alt.Chart(cells)
+        alt.Chart(source)
         .mark_rect(strokeWidth=0, clip=True)
         .encode(
             x=alt.X("x:Q", scale=alt.Scale(domain=[0, 2 * w], nice=False, zero=False), axis=None),
             x2=alt.X2("x2:Q"),
             y=alt.Y("y:Q", scale=alt.Scale(domain=[0, 2 * h], nice=False, zero=False), axis=None),
             y2=alt.Y2("y2:Q"),
-            fill=alt.Fill("c:O", scale=alt.Scale(domain=list(range(len(colours))), range=colours), legend=None),
+            fill=alt.Fill("c:O", scale=alt.Scale(domain=list(range(len(colours))), range=list(colours)), legend=None),
         )
     )
 
@@ -133,31 +190,40 @@ def boundary_chart(
     discretize: bool = False,
     axis_titles=("x1", "x2"),
     title: str = "",
-) -> alt.Chart:
+    size: tuple[int, int] = (SIZE, SIZE),
+    legend: bool = True,
+) -> Figure:
     """The model's output over the input plane (one cell per grid point, lightened so the points
     stand out), with the data points on top. ``points`` has columns x, y, label, split."""
     xs, ys = grid.xs, grid.ys
     half_x, half_y = (xs[1] - xs[0]) / 2, (ys[1] - ys[0]) / 2  # grid points are the cells' centres
-    x_dom = [float(xs[0] - half_x), float(xs[-1] + half_x)]
-    y_dom = [float(ys[0] - half_y), float(ys[-1] + half_y)]
+    x_dom = (float(xs[0] - half_x), float(xs[-1] + half_x))
+    y_dom = (float(ys[0] - half_y), float(ys[-1] + half_y))
     value_range = None
     if task == "regression":  # points and map share one scale: the targets' and predictions' span
         values = np.concatenate([np.ravel(grid.values), points["label"].to_numpy(dtype=float)])
         value_range = (float(values.min()), float(values.max()))
-    x_scale = alt.Scale(domain=x_dom, nice=False, zero=False)
-    y_scale = alt.Scale(domain=y_dom, nice=False, zero=False)
-    cells = heatmap_layer(*colour_levels(grid.values, task, discretize, value_range))
+    index, palette = colour_levels(grid.values, task, discretize, value_range)
+    colours = tuple(_hex(rgb) for rgb in LIGHTEN + (1 - LIGHTEN) * palette)
+    names, titles = tuple(class_names), tuple(axis_titles)
+    spec = _boundary_look(index.shape, colours, x_dom, y_dom, task, names, value_range, titles, title, size, legend)
+    return Figure(spec, {"cells": heatmap_cells(index), "points": points})
+
+
+@_look
+def _boundary_look(shape, colours, x_dom, y_dom, task, class_names, value_range, axis_titles, title, size, legend):
+    x_scale = alt.Scale(domain=list(x_dom), nice=False, zero=False)
+    y_scale = alt.Scale(domain=list(y_dom), nice=False, zero=False)
     if task == "regression":
         lo, hi = value_range
-        grey = "#" + "".join(f"{int(v * 255):02x}" for v in NEUTRAL)
-        scale = alt.Scale(domain=[lo, (lo + hi) / 2, hi], range=[PALETTE[0], grey, PALETTE[1]])
+        scale = alt.Scale(domain=[lo, (lo + hi) / 2, hi], range=[PALETTE[0], _hex(NEUTRAL), PALETTE[1]])
         colour = alt.Color("label:Q", scale=scale, title="target")
     else:
         colour = alt.Color(
-            "label:N", scale=alt.Scale(domain=class_names, range=class_colours(len(class_names))), title="class"
+            "label:N", scale=alt.Scale(domain=list(class_names), range=class_colours(len(class_names))), title="class"
         )
     dots = (
-        alt.Chart(points)
+        alt.Chart(alt.NamedData("points"))
         .mark_point(filled=True, size=28, opacity=1, strokeWidth=0.8)
         .encode(
             x=alt.X("x:Q", scale=x_scale, title=axis_titles[0], axis=alt.Axis(orient="bottom")),
@@ -165,17 +231,18 @@ def boundary_chart(
             color=colour,
             shape=alt.Shape("split:N", scale=alt.Scale(domain=["train", "test"], range=["circle", "square"])),
             stroke=alt.value("white"),
-            tooltip=[alt.Tooltip("x:Q"), alt.Tooltip("y:Q"), alt.Tooltip("label"), alt.Tooltip("split")],
+            tooltip=[alt.Tooltip("x:Q"), alt.Tooltip("y:Q"), alt.Tooltip(colour.shorthand), alt.Tooltip("split:N")],
         )
     )
     # The cells' scales (half cells) and the points' (the data's units) both span the plot, cell
     # edges on the points' domain. Canvas: one bitmap repainted per frame, where SVG would rebuild
     # thousands of nodes.
-    return (
-        alt.layer(cells, dots)
+    chart = (
+        alt.layer(_heatmap(*shape, colours, alt.NamedData("cells")), dots)
         .resolve_scale(x="independent", y="independent")
-        .properties(width=SIZE, height=SIZE, title=title, usermeta=CANVAS)
+        .properties(width=size[0], height=size[1], title=title, usermeta=CANVAS)
     )
+    return chart if legend else chart.configure_legend(disable=True)
 
 
 def curve_chart(grid, points: pd.DataFrame, *, axis_title: str = "x", title: str = "") -> alt.Chart:
@@ -200,19 +267,38 @@ def curve_chart(grid, points: pd.DataFrame, *, axis_title: str = "x", title: str
 
 def loss_chart(
     history: pd.DataFrame, *, log_scale: bool = False, metric: str = "accuracy", log_epochs: bool = False
-) -> alt.VConcatChart:
+) -> Figure:
     """Train and test loss per epoch, and accuracy (or R²) below on a shared epoch axis (``log_epochs``:
     a log axis, which gives the first epochs, where most of the learning is, their share of the width)."""
-    loss_cols = [c for c in ("train_loss", "test_loss") if c in history]
-    metric_cols = [c for c in (f"train_{metric}", f"test_{metric}") if c in history]
-    frame = history[["epoch", *loss_cols, *metric_cols]] if len(history) else pd.DataFrame(columns=["epoch"])
-    long = frame.melt("epoch", var_name="series", value_name="value").dropna()
-    long["split"] = long["series"].str.split("_").str[0]
+    # Built with numpy, not melt: pandas' reshaping was most of a frame's CPU for this chart.
+    epochs = history["epoch"].to_numpy() if len(history) else np.zeros(0, dtype=int)
+    data = {}
+    for name, kind in (("loss", "loss"), ("score", metric)):
+        parts = []
+        for split in ("train", "test"):
+            series = f"{split}_{kind}"
+            if series in history and len(history):
+                values = history[series].to_numpy(dtype=float)
+                keep = ~np.isnan(values)
+                parts.append((epochs[keep], series, split, values[keep]))
+        data[name] = pd.DataFrame(
+            {
+                "epoch": np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=int),
+                "series": pd.Categorical(np.concatenate([np.repeat(p[1], len(p[0])) for p in parts]) if parts else []),
+                "value": np.concatenate([p[3] for p in parts]) if parts else np.zeros(0),
+                "split": pd.Categorical(np.concatenate([np.repeat(p[2], len(p[0])) for p in parts]) if parts else []),
+            }
+        )
+    return Figure(_loss_look(log_scale, metric, log_epochs), data)
+
+
+@_look
+def _loss_look(log_scale: bool, metric: str, log_epochs: bool):
     colour = alt.Color("split:N", scale=alt.Scale(domain=["train", "test"], range=[PALETTE[1], PALETTE[0]]), title="")
     y_scale = alt.Scale(type="log") if log_scale else alt.Scale(zero=True)
     x_scale = alt.Scale(type="log") if log_epochs else alt.Scale()
     loss = (
-        alt.Chart(long[long["series"].str.endswith("_loss")])
+        alt.Chart(alt.NamedData("loss"))
         .mark_line()
         .encode(
             x=alt.X("epoch:Q", title="epoch", scale=x_scale),
@@ -224,7 +310,7 @@ def loss_chart(
     )
     label = "R²" if metric == "r2" else "accuracy"
     score = (
-        alt.Chart(long[long["series"].str.endswith(f"_{metric}")])
+        alt.Chart(alt.NamedData("score"))
         .mark_line()
         .encode(
             x=alt.X("epoch:Q", title="epoch", scale=x_scale),
@@ -239,29 +325,46 @@ def loss_chart(
 
 def drift_chart(
     drift: pd.DataFrame, labels: np.ndarray, class_names: list[str], *, multiclass: bool = False, max_rows: int = 12
-) -> alt.Chart:
+) -> Figure:
     """The article's probability drift as a ridgeline: a histogram of the training points' outputs
     at each snapshot epoch, coloured by true class. Starts near 0.5 and separates as it learns."""
-    epochs = sorted(drift["epoch"].unique())
+    epochs = np.unique(drift["epoch"].to_numpy())
     if len(epochs) > max_rows:  # evenly chosen rows, always the first and the last
-        keep = np.unique(np.linspace(0, len(epochs) - 1, max_rows).round().astype(int))
-        epochs = [epochs[i] for i in keep]
-    frame = drift[drift["epoch"].isin(epochs)].copy()
-    frame["class"] = np.asarray(class_names)[np.tile(labels, len(epochs)).astype(int)]
+        epochs = epochs[np.unique(np.linspace(0, len(epochs) - 1, max_rows).round().astype(int))]
+    # Counted with numpy, not groupby: pandas was most of a frame's CPU for this chart.
+    rows = np.isin(drift["epoch"].to_numpy(), epochs)
+    row = np.searchsorted(epochs, drift["epoch"].to_numpy()[rows])
+    cls = np.tile(np.asarray(labels).astype(int), len(epochs))
     bins = np.linspace(0, 1, 26)
-    frame["bin"] = np.clip(np.digitize(frame["output"], bins) - 1, 0, 24)
-    counts = frame.groupby(["epoch", "class", "bin"], observed=True).size().reset_index(name="count")
-    counts["start"] = bins[counts["bin"]]
-    counts["end"] = bins[counts["bin"] + 1]
+    k = len(class_names)
+    bin_ = np.clip(np.digitize(drift["output"].to_numpy()[rows], bins) - 1, 0, 24)
+    tally = np.bincount((row * k + cls) * 25 + bin_, minlength=len(epochs) * k * 25)
+    (where,) = np.nonzero(tally)
+    counts = pd.DataFrame(
+        {
+            "epoch": epochs[where // (k * 25)],
+            "class": pd.Categorical.from_codes(where // 25 % k, categories=list(class_names)),
+            "bin": where % 25,
+            "count": tally[where],
+            "start": bins[where % 25],
+            "end": bins[where % 25 + 1],
+        }
+    )
+    return Figure(_drift_look(multiclass, tuple(class_names)), {"counts": counts})
+
+
+@_look
+def _drift_look(multiclass: bool, class_names: tuple[str, ...]):
+    names = class_names
     title = "P(true class)" if multiclass else "P(class 1)"
     return (
-        alt.Chart(counts)
+        alt.Chart(alt.NamedData("counts"))
         .mark_bar(opacity=0.85, binSpacing=0)
         .encode(
             x=alt.X("start:Q", bin="binned", title=title, scale=alt.Scale(domain=[0, 1])),
             x2=alt.X2("end:Q"),
             y=alt.Y("count:Q", stack=True, title=None, axis=alt.Axis(labels=False, ticks=False)),
-            color=alt.Color("class:N", scale=alt.Scale(domain=class_names, range=class_colours(len(class_names)))),
+            color=alt.Color("class:N", scale=alt.Scale(domain=list(class_names), range=class_colours(len(names)))),
             row=alt.Row("epoch:O", title="epoch", header=alt.Header(labelAngle=0, labelAlign="left")),
             tooltip=[alt.Tooltip("epoch:O"), alt.Tooltip("class:N"), alt.Tooltip("count:Q")],
         )

@@ -49,7 +49,7 @@ _SLOTS = _make_slots()
 WAIT_SECONDS = 30.0  # longest a tick waits in line (a click or a closed tab ends the wait sooner)
 MAX_TICK_FACTOR = 20
 
-try:  # what st.altair_chart converts with; without it (another Streamlit) every draw converts anew
+try:  # what st.altair_chart converts with (data as Arrow); without it, Altair's own to_dict
     from streamlit.elements.vega_charts import _convert_altair_to_vega_lite_spec as _vega_lite_spec
 except ImportError:  # pragma: no cover
     _vega_lite_spec = None
@@ -305,22 +305,34 @@ def tick_factor(waiting: int) -> int:
 
 
 def chart(name: str, key, build, **kwargs) -> None:
-    """Draw the Altair chart ``build()`` makes. When this session last drew ``name`` with an equal
-    ``key``, the spec it sent then is sent again: converting a chart costs about as much as
-    building it, and a session waiting for a trainer or switching a toggle redraws unchanged charts."""
-    if _vega_lite_spec is None:  # pragma: no cover
-        st.altair_chart(build(), **kwargs)
-        return
+    """Draw the chart ``build()`` makes. When this session last drew ``name`` with an equal ``key``,
+    what it sent then is sent again: a session waiting for a trainer or switching a toggle redraws
+    unchanged charts."""
     drawn = st.session_state.setdefault("drawn_charts", {})
     hit = drawn.get(name)
     if hit is None or hit[0] != key:
-        hit = drawn[name] = (key, stable_spec(_vega_lite_spec(_Unvalidated(build()))))
+        hit = drawn[name] = (key, wire(build()))
     st.vega_lite_chart(hit[1], **kwargs)
 
 
+def draw(picture, **kwargs) -> None:
+    """Draw a chart once (no cache: see chart)."""
+    st.vega_lite_chart(wire(picture), **kwargs)
+
+
+def wire(picture) -> dict:
+    """A Figure or an Altair chart as the spec Streamlit sends. A Figure's spec is built once per
+    look (nnplay.charts.Figure); an Altair chart is converted as st.altair_chart does, without the
+    JSON-schema check (most of a redraw's CPU; the charts' own tests convert with it)."""
+    if isinstance(picture, charts.Figure):
+        return picture.wire()
+    if _vega_lite_spec is None:  # pragma: no cover
+        return stable_spec(picture.to_dict(validate=False))
+    return stable_spec(_vega_lite_spec(_Unvalidated(picture)))
+
+
 class _Unvalidated:
-    """A chart as Streamlit's converter takes it, converted without Altair's JSON-schema check:
-    the check was most of a redraw's CPU, and the charts' own tests convert them with it."""
+    """A chart as Streamlit's converter takes it, to be converted without Altair's JSON-schema check."""
 
     def __init__(self, chart):
         self.chart = chart
@@ -523,13 +535,17 @@ def points_frame(trainer: Trainer, *, with_test: bool, axes=(0, 1)) -> pd.DataFr
     return pd.concat(frames, ignore_index=True)
 
 
-def boundary(trainer: Trainer, *, epoch=None, with_test=False, discretize=False, axes=(0, 1), title=""):
+def boundary(
+    trainer: Trainer, *, epoch=None, with_test=False, discretize=False, axes=(0, 1), title="", size=None, legend=True
+):
     """The right picture of what the model learned: a boundary map, a fitted curve (1-D regression)."""
     d = trainer.data
     grid = trainer.boundary(epoch=epoch, axes=axes)
     pts = points_frame(trainer, with_test=with_test, axes=axes)
     if grid.ys is None:
-        return charts.curve_chart(grid, pts, axis_title=d.raw_names[0], title=title)
+        curve = charts.curve_chart(grid, pts, axis_title=d.raw_names[0], title=title)
+        curve = curve.properties(width=size[0], height=size[1]) if size else curve
+        return curve if legend else curve.configure_legend(disable=True)
     return charts.boundary_chart(
         grid,
         pts,
@@ -538,6 +554,8 @@ def boundary(trainer: Trainer, *, epoch=None, with_test=False, discretize=False,
         discretize=discretize,
         axis_titles=(d.raw_names[axes[0]], d.raw_names[axes[1]]),
         title=title,
+        size=size or (charts.SIZE, charts.SIZE),
+        legend=legend,
     )
 
 

@@ -137,7 +137,7 @@ if len(epochs) > 1:
 for col, (label, t) in zip(st.columns(2), runs):
     with col, st.container(key=f"compare_boundary_{label.lower()}"):
         snap = t.snapshots.at(at)
-        st.altair_chart(shared.boundary(t, epoch=snap.epoch, title=f"{label} at epoch {snap.epoch}"), width="content")
+        shared.draw(shared.boundary(t, epoch=snap.epoch, title=f"{label} at epoch {snap.epoch}"), width="content")
 
 curves = [
     pd.DataFrame({"epoch": t.history["epoch"], "loss": t.history[f"{split}_loss"], "run": label, "split": split})

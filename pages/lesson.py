@@ -12,7 +12,7 @@ from nnplay import charts, lab
 from nnplay.config import ARTICLE, PRESETS
 from nnplay.export import ExportError, drift_code, sections, untrained_code
 from nnplay.train import Trainer
-from pages._shared import current_trainer, drift, frame, notices, set_config, training_table
+from pages._shared import current_trainer, draw, drift, frame, notices, set_config, training_table
 
 frame()
 ss = st.session_state
@@ -132,7 +132,7 @@ step(5, "The training loop", "Repeat the five steps, epoch after epoch, and the 
 st.code(code["loop"], language="python")
 if len(trainer.records):
     metric = "r2" if trainer.task == "regression" else "accuracy"
-    st.altair_chart(charts.loss_chart(trainer.history, metric=metric))
+    draw(charts.loss_chart(trainer.history, metric=metric))
 else:
     st.info("Train on the Playground page, or open this step there, to see the loss curve.")
 
@@ -144,7 +144,7 @@ if trainer.task != "regression":
         "network learns to tell the classes apart.",
     )
     st.code(drift_code(head, trainer.snapshots.every, config.epochs), language="python")
-    st.altair_chart(drift(trainer))
+    draw(drift(trainer))
 
 
 @st.cache_data(max_entries=4, show_spinner="Training both networks…")

@@ -12,6 +12,7 @@ from nnplay.config import format_value
 from nnplay.text import literal
 from pages._shared import (
     boundary,
+    draw,
     frame,
     limit_problems,
     notices,
@@ -146,8 +147,7 @@ with st.container(key="sweep_boundaries"):
                     st.error(f"{label}: diverged")
                 else:
                     # Streamlit fits axes and title inside this size: 200 × 270 leaves a square plot.
-                    small = boundary(r.trainer, title=label).properties(width=200, height=270)
-                    st.altair_chart(small.configure_legend(disable=True), width="content")
+                    draw(boundary(r.trainer, title=label, size=(200, 270), legend=False), width="content")
                 if r.config.dataset != "csv":  # a new tab has no uploaded table
                     st.link_button(f"{label} ↗", "/?" + urlencode(r.config.to_query()))
                 if st.button("Open here", key=f"sweep_open_{i}"):

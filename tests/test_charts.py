@@ -1,4 +1,3 @@
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -159,3 +158,22 @@ def test_curve_chart_for_1d_regression():
     )
     spec = charts.curve_chart(grid, points).to_dict()
     assert len(layer_data(spec, 1)) == 30
+
+
+def test_a_live_chart_is_built_once_per_look_and_its_frames_change_only_data(trained):
+    """The spec of a look is built (and checked against the Vega-Lite schema) once; a new frame of the
+    same look sends the same spec with new data, which the browser swaps in place."""
+    import altair as alt
+
+    d = trained.data
+    points = pd.DataFrame({"x": d.raw_train[:, 0], "y": d.raw_train[:, 1], "label": "a", "split": "train"})
+    early = charts.boundary_chart(trained.boundary(epoch=0), points, task="binary", class_names=["a", "b"])
+    late = charts.boundary_chart(trained.boundary(), points, task="binary", class_names=["a", "b"])
+    assert early.spec is late.spec
+    assert not early.data["cells"]["c"].equals(late.data["cells"]["c"])
+    alt.LayerChart.from_dict(late.to_dict())  # a valid Vega-Lite chart, data included
+    curves = charts.loss_chart(trained.history)
+    assert curves.spec is charts.loss_chart(trained.history.iloc[:5]).spec
+    assert curves.spec is not charts.loss_chart(trained.history, log_scale=True).spec
+    wire = late.wire()
+    assert set(wire["datasets"]) == {"cells", "points"} and all(isinstance(b, bytes) for b in wire["datasets"].values())
