@@ -43,6 +43,8 @@ CHROMIUM_ARGS = [
     "--disable-sync",
 ]
 
+SETTLE_SECONDS = 2.0
+
 # Runs in the page before Streamlit's own scripts: one sample per animation frame.
 SAMPLER = """
 (() => {
@@ -98,6 +100,11 @@ def watch(browser, url: str, timeout: float) -> list[dict]:
     try:
         page = context.new_page()
         page.add_init_script(SAMPLER)
+        # A new tab starts the browser's own pages (headless Chromium builds its omnibox popup, about
+        # a second of CPU): a viewer's browser has done that long before they open a link, so the
+        # tab settles first. Times count from the navigation's start.
+        page.goto("about:blank")
+        time.sleep(SETTLE_SECONDS)
         page.goto(url)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

@@ -9,6 +9,7 @@ import streamlit as st
 from nnplay import charts
 from pages._shared import (
     LIMITS,
+    PAINT_FIRST,
     TICK_SECONDS,
     UNTRAINED_SECONDS,
     UNTRAINED_TICKS,
@@ -30,12 +31,18 @@ from pages._shared import (
 )
 
 ss = st.session_state
-frame(sidebar_last=True)  # the first frame of a run is painted before the controls
+# A browser paints a page as its parts arrive, and a chart after the rest of what came with it: on
+# a session's first run (a new tab) the boundary comes alone with the buttons, and the fragment's
+# first tick, which the browser asks for once it has drawn them, draws the whole page. The sidebar
+# (forty controls) and the other charts held the first boundary back by more than a second.
+paint_first = PAINT_FIRST and "config" not in ss
+frame(sidebar_last=True)
 trainer = current_trainer()
 notices()
 if trainer is None:
     sidebar()
     st.stop()
+ss.rest_pending = paint_first
 
 
 def play(on: bool):
@@ -77,6 +84,9 @@ right.button("Reset", key="reset", icon=":material/restart_alt:", on_click=reset
 
 
 def live():
+    if ss.rest_pending and not ss.get("page_run"):
+        ss.rest_pending = False
+        st.rerun(scope="app")
     slots, me = trainer_slots(), owner()
     with st.container(key="epoch"):
         bar = progress(st)  # drawn before the tick, so a tick waiting in line shows where it stands
@@ -154,6 +164,8 @@ def live():
             lambda: boundary(trainer, with_test=with_test, discretize=discretize, axes=axes),
             width="content",
         )
+    if ss.rest_pending:
+        return
     with b, st.container(key="loss"):
         c1, c2 = st.columns(2)
         log = c1.toggle("log scale", key="log_loss")
@@ -243,6 +255,8 @@ def waiting_text(slots, me) -> str:
 
 
 ss.page_run = True
-st.fragment(live, run_every=TICK_SECONDS if ss.running else None)()
+st.fragment(live, run_every=TICK_SECONDS if ss.running or ss.rest_pending else None)()
+if ss.rest_pending:
+    st.stop()
 downloads(trainer)
 sidebar()

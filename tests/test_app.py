@@ -59,6 +59,24 @@ def test_first_load_shows_the_untrained_network_then_plays_the_frame_schedule():
         assert charts(at, key), key
 
 
+def test_a_new_tab_gets_the_untrained_boundary_first_and_the_rest_at_its_first_tick(monkeypatch):
+    import pages._shared
+
+    monkeypatch.setattr(pages._shared, "PAINT_FIRST", True)
+    at = ok(app())
+    assert charts(at, "boundary") and at.button(key="pause") and at.get_by_key("epoch").get("progress")
+    for key in ("loss", "drift"):
+        with pytest.raises(KeyError):
+            at.get_by_key(key)
+    assert not at.sidebar.selectbox  # no controls yet: they come with the first tick
+    assert at.session_state["rest_pending"] and at.session_state["trainer"].epoch == 0
+    ok(at.run())  # what the first tick asks for: the whole page
+    assert at.sidebar.selectbox(key="w_dataset").value == "circle"
+    for key in ("boundary", "loss", "drift"):
+        assert charts(at, key), key
+    assert not at.session_state["rest_pending"]
+
+
 def test_the_untrained_network_stays_on_screen_a_moment(monkeypatch):
     import pages._shared
 
