@@ -136,19 +136,25 @@ def _points_frame(points: np.ndarray, labels, names: list[str], split: str, axes
 
 
 def heatmap_cells(index: np.ndarray) -> pd.DataFrame:
-    """A map of palette indices (row 0 at the bottom) as cells: places in half cells, and the index."""
+    """A map of palette indices (row 0 at the bottom) as cells: each row's runs of one index as one
+    cell, places in half cells. Runs, not grid points: a map has 3-20 times fewer runs than points,
+    and every cell costs the browser an interpreted encoding each frame."""
     h, w = index.shape
-    cols, rows = np.meshgrid(np.arange(w), np.arange(h))
+    starts_run = np.ones((h, w), dtype=bool)
+    starts_run[:, 1:] = index[:, 1:] != index[:, :-1]
+    rows, starts = np.nonzero(starts_run)  # row by row, left to right
+    last_in_row = np.r_[rows[1:] != rows[:-1], True]
+    ends = np.where(last_in_row, w, np.r_[starts[1:], w])
     small = np.uint8 if 2 * max(h, w) + 3 < 256 else np.uint16
-    # Opaque cells half a cell wider than their place, each drawn over by the next: adjacent
-    # antialiased edges would otherwise let the background through as seams.
+    # Opaque cells half a cell wider and taller than their place, each drawn over by the next:
+    # adjacent antialiased edges would otherwise let the background through as seams.
     return pd.DataFrame(
         {
-            "x": (2 * cols).ravel().astype(small),
-            "x2": (2 * cols + 3).ravel().astype(small),
-            "y": (2 * rows).ravel().astype(small),
-            "y2": (2 * rows + 3).ravel().astype(small),
-            "c": index.ravel().astype(np.uint8 if index.max(initial=0) < 256 else np.uint16),
+            "x": (2 * starts).astype(small),
+            "x2": (2 * ends + 1).astype(small),
+            "y": (2 * rows).astype(small),
+            "y2": (2 * rows + 3).astype(small),
+            "c": index[rows, starts].astype(np.uint8 if index.max(initial=0) < 256 else np.uint16),
         }
     )
 

@@ -16,6 +16,19 @@ def layer_data(spec, i):
     return spec["datasets"][spec["layer"][i]["data"]["name"]]
 
 
+def painted(cells: pd.DataFrame, shape) -> np.ndarray:
+    """The palette index each grid point shows once the cells (places in half cells) are painted in
+    order, each over the ones before, as the browser paints them; -1 where none covers it."""
+    h, w = shape
+    centres_y, centres_x = 2 * np.arange(h) + 1, 2 * np.arange(w) + 1  # grid point (i, j), in half cells
+    canvas = np.full((h, w), -1)
+    for x, x2, y, y2, c in cells[["x", "x2", "y", "y2", "c"]].itertuples(index=False):
+        rows = (centres_y > y) & (centres_y < y2)
+        cols = (centres_x > x) & (centres_x < x2)
+        canvas[np.ix_(rows, cols)] = c
+    return canvas
+
+
 def test_colour_grid_maps_probabilities_to_the_palette():
     rgb = charts.colour_grid(np.array([[0.0, 0.5, 1.0]]), "binary")
     np.testing.assert_allclose(rgb[0, 0], charts._rgb(charts.PALETTE[0]))
@@ -50,11 +63,14 @@ def test_boundary_cells_sit_on_the_grid_in_the_map_colours(trained):
     assert spec["usermeta"] == {"embedOptions": {"renderer": "canvas"}}
     assert spec["resolve"]["scale"] == {"x": "independent", "y": "independent"}
     cells = pd.DataFrame(layer_data(spec, 0))
-    assert len(cells) == 400 and len(layer_data(spec, 1)) == len(d.X_train)
-    # Cell k covers grid point k: its place in half cells on a scale over the whole grid...
-    k = np.arange(400)
-    assert (cells["x"] == 2 * (k % 20)).all() and (cells["y"] == 2 * (k // 20)).all()
-    assert (cells["x2"] == cells["x"] + 3).all() and (cells["y2"] == cells["y"] + 3).all()  # overlapping: no seams
+    assert len(layer_data(spec, 1)) == len(d.X_train)
+    # Painted in order, the cells show every grid point's palette index, in places (half cells) on a
+    # scale over the whole grid...
+    index, _palette = charts.colour_levels(grid.values, "binary")
+    assert (painted(cells, (20, 20)) == index).all()
+    assert len(cells) < 400  # a run of one colour is one cell
+    # ...each reaching half a cell into the next, which is painted over it: no seams.
+    assert ((cells["x2"] - cells["x"]) % 2 == 1).all() and (cells["y2"] == cells["y"] + 3).all()
     enc = cells_layer["encoding"]
     assert enc["x"]["scale"]["domain"] == [0, 40] and enc["y"]["scale"]["domain"] == [0, 40]
     # ...which spans the points' plot, whose domain runs from the first cell's edge to the last's.
@@ -63,7 +79,7 @@ def test_boundary_cells_sit_on_the_grid_in_the_map_colours(trained):
     assert x_domain == [pytest.approx(grid.xs[0] - step / 2), pytest.approx(grid.xs[-1] + step / 2)]
     # Its colour: the map's colour of that grid point, lightened.
     fill = enc["fill"]["scale"]
-    shown = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in np.asarray(fill["range"])[cells["c"]]])
+    shown = np.array([[int(c[i : i + 2], 16) for i in (1, 3, 5)] for c in np.asarray(fill["range"])[index.ravel()]])
     expected = charts.LIGHTEN + (1 - charts.LIGHTEN) * charts.colour_grid(grid.values, "binary")
     np.testing.assert_allclose(shown / 255, expected.reshape(-1, 3), atol=1 / 255)
 
@@ -77,23 +93,23 @@ def test_colour_levels_are_the_map_within_a_shade():
 
 
 def test_a_new_frame_of_the_boundary_sends_new_data_under_the_same_spec(trained):
-    """What the page sends (pages._shared.chart): the same spec with new data, so the browser swaps
+    """What the page sends (pages._shared.wire): the same spec with new data, so the browser swaps
     the data in place instead of building the chart again."""
-    from pages._shared import _vega_lite_spec, boundary, stable_spec
+    from pages._shared import boundary, wire
 
     fresh = Trainer(trained.config)
 
     def sent():
-        spec = stable_spec(_vega_lite_spec(boundary(fresh)))
+        spec = wire(boundary(fresh))
         return spec, spec.pop("datasets")
 
     before, data_before = sent()
     fresh.step(5)
     after, data_after = sent()
     assert before == after
-    assert list(data_before) == list(data_after) == ["nnplay_0", "nnplay_1"]
-    assert data_before["nnplay_0"] != data_after["nnplay_0"]  # the map moved
-    assert data_before["nnplay_1"] == data_after["nnplay_1"]  # the points did not
+    assert list(data_before) == list(data_after) == ["cells", "points"]
+    assert data_before["cells"] != data_after["cells"]  # the map moved
+    assert data_before["points"] == data_after["points"]  # the points did not
 
 
 def test_image_rows_run_top_down(trained):

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from nnplay import charts as chart_module
 from nnplay.text import literal
 from tests.test_app import APP, charts, ok
+from tests.test_charts import painted
 
 SMALL = {"autoplay": "0", "epochs": "60", "n_samples": "100"}
 
@@ -26,16 +27,16 @@ def open_page(page: str, **params) -> AppTest:
     return ok(at.run())
 
 
-def shown_boundary(chart) -> np.ndarray:
-    """The boundary map a chart shows: its cells' palette indices (nnplay.charts.heatmap_layer)."""
+def shown_boundary(chart, shape) -> np.ndarray:
+    """The boundary map a chart shows: its cells painted, as palette indices (nnplay.charts.heatmap_cells)."""
     _spec, frames = chart
-    return next(f for f in frames.values() if "x2" in f and "c" in f)["c"].to_numpy()
+    return painted(next(f for f in frames.values() if "x2" in f and "c" in f), shape)
 
 
 def boundary_of(trainer, epoch=None) -> np.ndarray:
     """What the trainer's own boundary at ``epoch`` looks like, coloured as the charts colour it."""
     index, _palette = chart_module.colour_levels(trainer.boundary(epoch=epoch).values, trainer.task)
-    return index.ravel()
+    return index
 
 
 def test_both_pages_render_with_the_default_config():
@@ -86,7 +87,9 @@ def test_compare_trains_a_and_b_and_shows_them_side_by_side():
     next(s for s in at.select_slider if s.key.startswith("compare_when")).set_value(60)
     ok(at.run())
     for label, t in (("A", ta), ("B", tb)):
-        assert np.array_equal(shown_boundary(charts(at, f"compare_boundary_{label.lower()}")[0]), boundary_of(t, 60))
+        expected = boundary_of(t, 60)
+        shown = shown_boundary(charts(at, f"compare_boundary_{label.lower()}")[0], expected.shape)
+        assert np.array_equal(shown, expected)
 
 
 def test_b_travels_in_the_url_and_a_new_change_replaces_it():
@@ -170,7 +173,8 @@ def test_sweep_over_three_learning_rates_trains_together_and_links_each_one():
             assert r.final[f"{split}_loss"] == pytest.approx(evaluated[f"{split}_loss"], rel=1e-5)
         shown = curves[curves["label"] == str(r.value)]
         assert shown["train_loss"].tolist() == pytest.approx(r.history["train_loss"])
-        assert np.array_equal(shown_boundary(boundary), boundary_of(r.trainer))
+        expected = boundary_of(r.trainer)
+        assert np.array_equal(shown_boundary(boundary, expected.shape), expected)
     assert len({boundary_of(r.trainer).tobytes() for r in result.results}) == 3  # a mix-up would show
     links = [(b.proto.label, b.proto.url) for b in at.get("link_button")]
     assert [label for label, _ in links] == ["lr = 0.01 ↗", "lr = 0.1 ↗", "lr = 1.0 ↗"]
