@@ -72,3 +72,10 @@ def test_the_server_never_sends_a_message_as_a_reference_to_the_browsers_copy(mo
     finally:
         monkeypatch.undo()
         config.get_config_options(force_reparse=True)
+
+
+def test_viewers_keep_the_menu_with_its_theme_switch():
+    """The README's dark mode is the ⋮ menu's Dark: "viewer" keeps that menu (without the developer
+    items); "minimal" removed it (tests/e2e/test_theme_browser.py clicks it)."""
+    config = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    assert config["client"]["toolbarMode"] == "viewer"

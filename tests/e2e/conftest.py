@@ -15,6 +15,9 @@ from bench.frames import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[2]
 OUTPUT = ROOT / "tests" / "output"  # screenshots and server logs of the last run (not committed)
+# The README's `streamlit run app.py`, run from the repository root (tests/test_docs_commands.py
+# holds the README to this).
+APP_COMMAND = [sys.executable, "-m", "streamlit", "run", "app.py"]
 
 
 def _free_port() -> int:
@@ -47,11 +50,7 @@ def app_server(log_name: str = "server.log", env: dict[str, str] | None = None):
     log = open(OUTPUT / log_name, "w")  # noqa: SIM115 - held open for the server's lifetime
     proc = subprocess.Popen(
         [
-            sys.executable,
-            "-m",
-            "streamlit",
-            "run",
-            "app.py",
+            *APP_COMMAND,
             "--server.headless",
             "true",
             "--server.port",
