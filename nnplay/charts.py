@@ -70,6 +70,13 @@ def _look(build):
     return functools.wraps(build)(cached)
 
 
+def _tips(live: bool, *tips):
+    """A live chart's tooltips: none while it plays. The browser formats every tooltip of every
+    item each frame (a loss curve of 1000 epochs: thousands of number formats), which was most of a
+    frame's work there; paused or done, the chart has them."""
+    return alt.Undefined if live else list(tips)
+
+
 def _hex(rgb) -> str:
     return "#" + "".join(f"{round(v * 255):02x}" for v in rgb)
 
@@ -198,6 +205,7 @@ def boundary_chart(
     title: str = "",
     size: tuple[int, int] = (SIZE, SIZE),
     legend: bool = True,
+    live: bool = False,
 ) -> Figure:
     """The model's output over the input plane (one cell per grid point, lightened so the points
     stand out), with the data points on top. ``points`` has columns x, y, label, split."""
@@ -212,12 +220,15 @@ def boundary_chart(
     index, palette = colour_levels(grid.values, task, discretize, value_range)
     colours = tuple(_hex(rgb) for rgb in LIGHTEN + (1 - LIGHTEN) * palette)
     names, titles = tuple(class_names), tuple(axis_titles)
-    spec = _boundary_look(index.shape, colours, x_dom, y_dom, task, names, value_range, titles, title, size, legend)
+    look = (index.shape, colours, x_dom, y_dom, task, names, value_range, titles, title, size, legend, live)
+    spec = _boundary_look(*look)
     return Figure(spec, {"cells": heatmap_cells(index), "points": points})
 
 
 @_look
-def _boundary_look(shape, colours, x_dom, y_dom, task, class_names, value_range, axis_titles, title, size, legend):
+def _boundary_look(
+    shape, colours, x_dom, y_dom, task, class_names, value_range, axis_titles, title, size, legend, live
+):
     x_scale = alt.Scale(domain=list(x_dom), nice=False, zero=False)
     y_scale = alt.Scale(domain=list(y_dom), nice=False, zero=False)
     if task == "regression":
@@ -237,7 +248,7 @@ def _boundary_look(shape, colours, x_dom, y_dom, task, class_names, value_range,
             color=colour,
             shape=alt.Shape("split:N", scale=alt.Scale(domain=["train", "test"], range=["circle", "square"])),
             stroke=alt.value("white"),
-            tooltip=[alt.Tooltip("x:Q"), alt.Tooltip("y:Q"), alt.Tooltip(colour.shorthand), alt.Tooltip("split:N")],
+            tooltip=_tips(live, *map(alt.Tooltip, ("x:Q", "y:Q", colour.shorthand, "split:N"))),
         )
     )
     # The cells' scales (half cells) and the points' (the data's units) both span the plot, cell
@@ -272,7 +283,12 @@ def curve_chart(grid, points: pd.DataFrame, *, axis_title: str = "x", title: str
 
 
 def loss_chart(
-    history: pd.DataFrame, *, log_scale: bool = False, metric: str = "accuracy", log_epochs: bool = False
+    history: pd.DataFrame,
+    *,
+    log_scale: bool = False,
+    metric: str = "accuracy",
+    log_epochs: bool = False,
+    live: bool = False,
 ) -> Figure:
     """Train and test loss per epoch, and accuracy (or R²) below on a shared epoch axis (``log_epochs``:
     a log axis, which gives the first epochs, where most of the learning is, their share of the width)."""
@@ -295,11 +311,11 @@ def loss_chart(
                 "split": pd.Categorical(np.concatenate([np.repeat(p[2], len(p[0])) for p in parts]) if parts else []),
             }
         )
-    return Figure(_loss_look(log_scale, metric, log_epochs), data)
+    return Figure(_loss_look(log_scale, metric, log_epochs, live), data)
 
 
 @_look
-def _loss_look(log_scale: bool, metric: str, log_epochs: bool):
+def _loss_look(log_scale: bool, metric: str, log_epochs: bool, live: bool):
     colour = alt.Color("split:N", scale=alt.Scale(domain=["train", "test"], range=[PALETTE[1], PALETTE[0]]), title="")
     y_scale = alt.Scale(type="log") if log_scale else alt.Scale(zero=True)
     x_scale = alt.Scale(type="log") if log_epochs else alt.Scale()
@@ -310,7 +326,7 @@ def _loss_look(log_scale: bool, metric: str, log_epochs: bool):
             x=alt.X("epoch:Q", title="epoch", scale=x_scale),
             y=alt.Y("value:Q", title="loss", scale=y_scale),
             color=colour,
-            tooltip=[alt.Tooltip("epoch:Q"), alt.Tooltip("split:N"), alt.Tooltip("value:Q", format=".4f")],
+            tooltip=_tips(live, alt.Tooltip("epoch:Q"), alt.Tooltip("split:N"), alt.Tooltip("value:Q", format=".4f")),
         )
         .properties(width=SIZE * 1.1, height=170)
     )
@@ -322,7 +338,7 @@ def _loss_look(log_scale: bool, metric: str, log_epochs: bool):
             x=alt.X("epoch:Q", title="epoch", scale=x_scale),
             y=alt.Y("value:Q", title=label, scale=alt.Scale(domain=[0, 1] if metric == "accuracy" else [-0.2, 1])),
             color=colour,
-            tooltip=[alt.Tooltip("epoch:Q"), alt.Tooltip("split:N"), alt.Tooltip("value:Q", format=".3f")],
+            tooltip=_tips(live, alt.Tooltip("epoch:Q"), alt.Tooltip("split:N"), alt.Tooltip("value:Q", format=".3f")),
         )
         .properties(width=SIZE * 1.1, height=110)
     )
@@ -330,7 +346,13 @@ def _loss_look(log_scale: bool, metric: str, log_epochs: bool):
 
 
 def drift_chart(
-    drift: pd.DataFrame, labels: np.ndarray, class_names: list[str], *, multiclass: bool = False, max_rows: int = 12
+    drift: pd.DataFrame,
+    labels: np.ndarray,
+    class_names: list[str],
+    *,
+    multiclass: bool = False,
+    max_rows: int = 12,
+    live: bool = False,
 ) -> Figure:
     """The article's probability drift as a ridgeline: a histogram of the training points' outputs
     at each snapshot epoch, coloured by true class. Starts near 0.5 and separates as it learns."""
@@ -356,11 +378,11 @@ def drift_chart(
             "end": bins[where % 25 + 1],
         }
     )
-    return Figure(_drift_look(multiclass, tuple(class_names)), {"counts": counts})
+    return Figure(_drift_look(multiclass, tuple(class_names), live), {"counts": counts})
 
 
 @_look
-def _drift_look(multiclass: bool, class_names: tuple[str, ...]):
+def _drift_look(multiclass: bool, class_names: tuple[str, ...], live: bool):
     names = class_names
     title = "P(true class)" if multiclass else "P(class 1)"
     return (
@@ -372,7 +394,7 @@ def _drift_look(multiclass: bool, class_names: tuple[str, ...]):
             y=alt.Y("count:Q", stack=True, title=None, axis=alt.Axis(labels=False, ticks=False)),
             color=alt.Color("class:N", scale=alt.Scale(domain=list(class_names), range=class_colours(len(names)))),
             row=alt.Row("epoch:O", title="epoch", header=alt.Header(labelAngle=0, labelAlign="left")),
-            tooltip=[alt.Tooltip("epoch:O"), alt.Tooltip("class:N"), alt.Tooltip("count:Q")],
+            tooltip=_tips(live, alt.Tooltip("epoch:O"), alt.Tooltip("class:N"), alt.Tooltip("count:Q")),
         )
         .properties(width=SIZE * 0.8, height=26)
         .configure_facet(spacing=2)

@@ -537,7 +537,16 @@ def points_frame(trainer: Trainer, *, with_test: bool, axes=(0, 1)) -> pd.DataFr
 
 
 def boundary(
-    trainer: Trainer, *, epoch=None, with_test=False, discretize=False, axes=(0, 1), title="", size=None, legend=True
+    trainer: Trainer,
+    *,
+    epoch=None,
+    with_test=False,
+    discretize=False,
+    axes=(0, 1),
+    title="",
+    size=None,
+    legend=True,
+    live=False,
 ):
     """The right picture of what the model learned: a boundary map, a fitted curve (1-D regression)."""
     d = trainer.data
@@ -557,6 +566,7 @@ def boundary(
         title=title,
         size=size or (charts.SIZE, charts.SIZE),
         legend=legend,
+        live=live,
     )
 
 
@@ -640,7 +650,8 @@ def downloads(trainer: Trainer) -> None:
             st.error(literal(f"Model not loaded — {st.session_state.model_error}"))
 
 
-def drift(trainer: Trainer):
-    """The article's probability drift for a Trainer's snapshots."""
+def drift(trainer: Trainer, *, live: bool = False):
+    """The article's probability drift for a Trainer's snapshots (``live``: while it plays, see charts.drift_chart)."""
     d = trainer.data
-    return charts.drift_chart(trainer.snapshots.drift(), d.y_train, d.class_names, multiclass=d.task == "multiclass")
+    drifted = trainer.snapshots.drift()
+    return charts.drift_chart(drifted, d.y_train, d.class_names, multiclass=d.task == "multiclass", live=live)

@@ -136,6 +136,7 @@ def live():
         st.info(trainer.message)
     last = trainer.records.last()
     metric = "r2" if task == "regression" else "accuracy"
+    playing = ss.running and not trainer.finished  # tooltips wait for a pause (see charts._tips)
     # The weights as they are now, as the command line's final figures and Compare's table: the
     # curves' last points are measured during the last epoch, before its update.
     now = trainer.evaluate()
@@ -160,8 +161,8 @@ def live():
             st.caption("A slice through the other inputs at their mean.")
         chart(
             "boundary",
-            trainer_key(trainer, with_test, discretize, axes),
-            lambda: boundary(trainer, with_test=with_test, discretize=discretize, axes=axes),
+            trainer_key(trainer, with_test, discretize, axes, playing),
+            lambda: boundary(trainer, with_test=with_test, discretize=discretize, axes=axes, live=playing),
             width="content",
         )
     if ss.rest_pending:
@@ -174,8 +175,10 @@ def live():
             st.caption("Nothing trained yet: press Play or Step.")
         chart(
             "loss",
-            trainer_key(trainer, log, log_epochs),
-            lambda: charts.loss_chart(trainer.history, log_scale=log, metric=metric, log_epochs=log_epochs),
+            trainer_key(trainer, log, log_epochs, playing),
+            lambda: charts.loss_chart(
+                trainer.history, log_scale=log, metric=metric, log_epochs=log_epochs, live=playing
+            ),
             width="content",
         )
     a, b = st.columns([1, 1.2])
@@ -204,7 +207,8 @@ def drift_section():
     with st.container(key="drift"):
         st.subheader("Probability drift")
         st.caption("Every training point's output, from the untrained network (near 0.5) to now.")
-        chart("drift", trainer_key(trainer), lambda: drift(trainer), width="content")
+        playing = ss.running and not trainer.finished
+        chart("drift", trainer_key(trainer, playing), lambda: drift(trainer, live=playing), width="content")
 
 
 def timeline_section():

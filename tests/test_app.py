@@ -638,3 +638,18 @@ def test_the_loss_chart_offers_a_log_epoch_axis():
     at.toggle(key="log_epochs").set_value(True)
     ok(at.run())
     assert x_scales() == ["log", "log"]
+
+
+def test_live_charts_have_their_tooltips_when_paused_not_while_playing():
+    """The browser formats every tooltip of every item each frame: playing charts carry none."""
+
+    def tooltips(at):
+        specs = {key: json.dumps(charts(at, key)[0][0]) for key in ("boundary", "loss", "drift")}
+        return {key: '"tooltip"' in spec for key, spec in specs.items()}
+
+    at = ok(app(epochs="40"))
+    ok(at.run())
+    assert at.session_state["running"] and tooltips(at) == {"boundary": False, "loss": False, "drift": False}
+    at.button(key="pause").click()
+    ok(at.run())
+    assert tooltips(at) == {"boundary": True, "loss": True, "drift": True}
