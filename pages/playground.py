@@ -43,6 +43,11 @@ if trainer is None:
     sidebar()
     st.stop()
 ss.rest_pending = paint_first
+st.markdown("#### Watch a neural network learn")
+st.caption(
+    "Press Play: the background is what the network answers at each point, and it bends to fit the "
+    "data as it trains. Change the data, the layers or the learning rate in the sidebar, and play again."
+)
 
 
 def play(on: bool):
