@@ -129,6 +129,27 @@ def colour_grid(values: np.ndarray, task: str, discretize: bool = False, value_r
     return palette[index]
 
 
+def lighten(palette: np.ndarray) -> np.ndarray:
+    """A map's colours as drawn: mixed with white, so the data points on them stand out."""
+    return LIGHTEN + (1 - LIGHTEN) * np.asarray(palette)
+
+
+def cell_domains(grid) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The plane a boundary map covers: its grid points are the cells' centres."""
+    xs, ys = grid.xs, grid.ys
+    half_x, half_y = (xs[1] - xs[0]) / 2, (ys[1] - ys[0]) / 2
+    return (float(xs[0] - half_x), float(xs[-1] + half_x)), (float(ys[0] - half_y), float(ys[-1] + half_y))
+
+
+def value_range(grid, points: pd.DataFrame, task: str):
+    """Regression: the span of the targets and the predictions, which the map and the points share
+    (None otherwise: probabilities span 0 to 1)."""
+    if task != "regression":
+        return None
+    values = np.concatenate([np.ravel(grid.values), points["label"].to_numpy(dtype=float)])
+    return float(values.min()), float(values.max())
+
+
 def _points_frame(points: np.ndarray, labels, names: list[str], split: str, axes=(0, 1)) -> pd.DataFrame:
     return pd.DataFrame(
         {"x": points[:, axes[0]], "y": points[:, axes[1]], "label": [names[int(v)] for v in labels], "split": split}
@@ -169,7 +190,7 @@ def heatmap_layer(index: np.ndarray, palette: np.ndarray, *, data: str | None = 
     colours come as small integers through scales, not expressions: Streamlit's Vega evaluates
     expressions with an interpreter, which took longer than the drawing itself."""
     h, w = index.shape
-    colours = [_hex(rgb) for rgb in LIGHTEN + (1 - LIGHTEN) * np.asarray(palette)]
+    colours = [_hex(rgb) for rgb in lighten(palette)]
     return _heatmap(h, w, tuple(colours), alt.NamedData(data) if data else heatmap_cells(index))
 
 
@@ -201,18 +222,12 @@ def boundary_chart(
 ) -> Figure:
     """The model's output over the input plane (one cell per grid point, lightened so the points
     stand out), with the data points on top. ``points`` has columns x, y, label, split."""
-    xs, ys = grid.xs, grid.ys
-    half_x, half_y = (xs[1] - xs[0]) / 2, (ys[1] - ys[0]) / 2  # grid points are the cells' centres
-    x_dom = (float(xs[0] - half_x), float(xs[-1] + half_x))
-    y_dom = (float(ys[0] - half_y), float(ys[-1] + half_y))
-    value_range = None
-    if task == "regression":  # points and map share one scale: the targets' and predictions' span
-        values = np.concatenate([np.ravel(grid.values), points["label"].to_numpy(dtype=float)])
-        value_range = (float(values.min()), float(values.max()))
-    index, palette = colour_levels(grid.values, task, discretize, value_range)
-    colours = tuple(_hex(rgb) for rgb in LIGHTEN + (1 - LIGHTEN) * palette)
+    x_dom, y_dom = cell_domains(grid)
+    span = value_range(grid, points, task)
+    index, palette = colour_levels(grid.values, task, discretize, span)
+    colours = tuple(_hex(rgb) for rgb in lighten(palette))
     names, titles = tuple(class_names), tuple(axis_titles)
-    spec = _boundary_look(index.shape, colours, x_dom, y_dom, task, names, value_range, titles, title, size, legend)
+    spec = _boundary_look(index.shape, colours, x_dom, y_dom, task, names, span, titles, title, size, legend)
     return Figure(spec, {"cells": heatmap_cells(index), "points": points})
 
 

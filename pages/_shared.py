@@ -8,6 +8,7 @@ import json
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -17,13 +18,13 @@ from streamlit import runtime
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from nnplay import charts, data, losses, model, optim
+from nnplay import charts, data, losses, model, optim, picture
 from nnplay.config import FIELDS, TYPES, Config, ConfigError
 from nnplay.export import ExportError, export
 from nnplay.frames import DEFAULT_SPEED, SPEEDS, frame_epochs
 from nnplay.limits import Limits, TrainerSlots, count_parameters
 from nnplay.text import literal
-from nnplay.train import Trainer
+from nnplay.train import Grid, Trainer
 
 COMPARE_PARAMS = tuple(f"b_{name}" for name in FIELDS)  # the Compare page's B: b_lr=0.1 ...
 APP_PARAMS = ("autoplay", "hide", "page", "speed", *COMPARE_PARAMS)  # URL keys that belong to the app, not the Config
@@ -536,28 +537,55 @@ def points_frame(trainer: Trainer, *, with_test: bool, axes=(0, 1)) -> pd.DataFr
     return pd.concat(frames, ignore_index=True)
 
 
-def boundary(
-    trainer: Trainer, *, epoch=None, with_test=False, discretize=False, axes=(0, 1), title="", size=None, legend=True
-):
-    """The right picture of what the model learned: a boundary map, a fitted curve (1-D regression)."""
+@dataclass(frozen=True)
+class BoundaryView:
+    """A picture of what the model learned, read from the trainer once: drawn as the page's chart,
+    and again as PNG bytes when the download asks for them. It holds none of the trainer, because the
+    download is drawn on Streamlit's own thread, while the session's ticks may be training."""
+
+    grid: Grid
+    points: pd.DataFrame
+    task: str
+    class_names: list[str]
+    axis_titles: tuple[str, ...]
+    discretize: bool = False
+
+    def chart(self, title: str = "", size=None, legend: bool = True):
+        if self.grid.ys is None:
+            curve = charts.curve_chart(self.grid, self.points, axis_title=self.axis_titles[0], title=title)
+            curve = curve.properties(width=size[0], height=size[1]) if size else curve
+            return curve if legend else curve.configure_legend(disable=True)
+        size = size or (charts.SIZE, charts.SIZE)
+        return charts.boundary_chart(self.grid, self.points, title=title, size=size, legend=legend, **self._map())
+
+    def png(self, title: str = "") -> bytes:
+        if self.grid.ys is None:
+            return picture.curve_png(self.grid, self.points, axis_title=self.axis_titles[0], title=title)
+        return picture.boundary_png(self.grid, self.points, title=title, **self._map())
+
+    def _map(self) -> dict:
+        return dict(
+            task=self.task, class_names=self.class_names, discretize=self.discretize, axis_titles=self.axis_titles
+        )
+
+
+def boundary_view(trainer: Trainer, *, epoch=None, with_test=False, discretize=False, axes=(0, 1)) -> BoundaryView:
+    """The right picture of what the model learned: a boundary map over two inputs ``axes``, a
+    fitted curve (1-D regression)."""
     d = trainer.data
-    grid = trainer.boundary(epoch=epoch, axes=axes)
-    pts = points_frame(trainer, with_test=with_test, axes=axes)
-    if grid.ys is None:
-        curve = charts.curve_chart(grid, pts, axis_title=d.raw_names[0], title=title)
-        curve = curve.properties(width=size[0], height=size[1]) if size else curve
-        return curve if legend else curve.configure_legend(disable=True)
-    return charts.boundary_chart(
-        grid,
-        pts,
-        task=d.task,
-        class_names=d.class_names,
-        discretize=discretize,
-        axis_titles=(d.raw_names[axes[0]], d.raw_names[axes[1]]),
-        title=title,
-        size=size or (charts.SIZE, charts.SIZE),
-        legend=legend,
+    return BoundaryView(
+        trainer.boundary(epoch=epoch, axes=axes),
+        points_frame(trainer, with_test=with_test, axes=axes),
+        d.task,
+        d.class_names,
+        (d.raw_names[0],) if d.raw_dims == 1 else (d.raw_names[axes[0]], d.raw_names[axes[1]]),
+        discretize,
     )
+
+
+def boundary(trainer: Trainer, *, title="", size=None, legend=True, **view):
+    """The boundary_view as a chart."""
+    return boundary_view(trainer, **view).chart(title, size, legend)
 
 
 # --- saving and loading --------------------------------------------------------------------------
@@ -619,10 +647,16 @@ def downloads(trainer: Trainer) -> None:
         cols[1].download_button(
             "History (.csv)", trainer.history.to_csv(index=False), "nnplay-history.csv", key="dl_history"
         )
-        if trainer.data.raw_dims == 2:
-            grid = trainer.boundary()
-            png = charts.png_bytes(charts.colour_grid(grid.values, trainer.task)[::-1])
-            cols[2].download_button("Boundary (.png)", png, "nnplay-boundary.png", key="dl_png")
+        shown = st.session_state.setdefault("shown", {})
+        sliced = trainer.data.raw_dims > 2
+        cols[2].download_button(
+            "Boundary (.png)",
+            lambda: boundary_png(shown, sliced),
+            "nnplay-boundary.png",
+            mime="image/png",
+            key="dl_png",
+            help="The boundary chart as it is on the page when you press this",
+        )
         st.file_uploader("Continue from a saved model", type=["pt"], key="model_file", on_change=_on_model_upload)
     with st.expander("Show the PyTorch code"):
         try:
@@ -638,6 +672,14 @@ def downloads(trainer: Trainer) -> None:
                 st.code(script, language="python")
         if st.session_state.get("model_error"):
             st.error(literal(f"Model not loaded — {st.session_state.model_error}"))
+
+
+def boundary_png(shown: dict, sliced: bool) -> bytes:
+    """The Playground's boundary as last drawn (``shown["boundary"]``, a BoundaryView), as a PNG.
+    Drawn when the download is asked for, not with every frame: it takes about 20 ms."""
+    view = shown["boundary"]
+    note = ", a slice through the other inputs at their mean" if sliced else ""
+    return view.png(title=f"epoch {view.grid.epoch}{note}")
 
 
 def drift(trainer: Trainer):
