@@ -19,7 +19,7 @@ from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from nnplay import charts, data, losses, model, optim, picture
-from nnplay.config import FIELDS, TYPES, Config, ConfigError
+from nnplay.config import FIELDS, TYPES, Config, ConfigError, format_value
 from nnplay.export import ExportError, export
 from nnplay.frames import DEFAULT_SPEED, SPEEDS, frame_epochs
 from nnplay.limits import Limits, TrainerSlots, count_parameters
@@ -97,6 +97,32 @@ LABELS = {
     "schedule": {k: f"{k}: {v}" for k, v in optim.SCHEDULES.items()},
     "features": {k: v[0] for k, v in data.FEATURES.items()},
 }
+# What the sidebar calls a field where its name alone would not say (the rest: the name, spaced).
+FIELD_LABELS = {
+    "features": "input features",
+    "hidden": "hidden layers",
+    "lr": "learning rate",
+    "l1": "L1 rate",
+    "l2": "L2 rate",
+}
+
+
+def field_label(name: str) -> str:
+    """A Config field as the sidebar names it ("learning rate" for ``lr``)."""
+    return FIELD_LABELS.get(name, name.replace("_", " "))
+
+
+def value_label(name: str, value) -> str:
+    """A field's value as the sidebar shows it: a choice by its registry's name ("Adam" for
+    ``adam``), activations by theirs, a switch as on or off, anything else as in a link."""
+    if name == "activation":
+        return ", ".join(" + ".join(map(_activation_label, spec.split("+"))) for spec in value)
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    names = LABELS.get(name)
+    if names is None:
+        return format_value(value)
+    return ", ".join(names.get(v, v) for v in value) if isinstance(value, tuple) else names.get(value, value)
 
 
 # --- session ------------------------------------------------------------------------------------
@@ -389,23 +415,22 @@ def _steps_with(steps: tuple[float, ...], value: float) -> list[float]:
 
 def _widget(name: str) -> None:
     meta, t, key = FIELDS[name].metadata, TYPES[name], f"w_{name}"
-    label = name.replace("_", " ")
+    label = field_label(name)
     helptext = meta["help"]
     kw = dict(key=key, help=helptext, on_change=_from_widgets)
     value = st.session_state[key]
     if name == "features":
-        st.multiselect("input features", list(data.FEATURES), format_func=LABELS["features"].get, **kw)
+        st.multiselect(label, list(data.FEATURES), format_func=LABELS["features"].get, **kw)
     elif meta["choices"] is not None:
-        names = LABELS.get(name, {})
-        st.selectbox(label, meta["choices"], format_func=lambda k: names.get(k, k), **kw)
+        st.selectbox(label, meta["choices"], format_func=lambda k: value_label(name, k), **kw)
     elif t is bool:
         st.checkbox(label, **kw)
     elif t is str:
         st.text_input(label, max_chars=300, **kw)
     elif name == "lr":
-        st.select_slider("learning rate", _steps_with(LR_STEPS, value), format_func=lambda v: f"{v:g}", **kw)
+        st.select_slider(label, _steps_with(LR_STEPS, value), format_func=lambda v: f"{v:g}", **kw)
     elif name in ("l1", "l2"):
-        st.select_slider(f"{name.upper()} rate", _steps_with(RATE_STEPS, value), format_func=lambda v: f"{v:g}", **kw)
+        st.select_slider(label, _steps_with(RATE_STEPS, value), format_func=lambda v: f"{v:g}", **kw)
     elif t is float:
         st.slider(label, float(meta["lo"]), float(meta["hi"]), step=0.01 if meta["hi"] <= 1 else 0.1, **kw)
     else:
@@ -418,7 +443,9 @@ def _activation_label(name: str) -> str:
 
 def _layers_widget() -> None:
     ss = st.session_state
-    st.slider("hidden layers", 0, 8, key="w_layers", on_change=_from_widgets, help=FIELDS["hidden"].metadata["help"])
+    st.slider(
+        field_label("hidden"), 0, 8, key="w_layers", on_change=_from_widgets, help=FIELDS["hidden"].metadata["help"]
+    )
     names = [*model.ACTIVATIONS, model.CUSTOM]
     for i in range(ss.w_layers):
         cols = st.columns([1, 1.5])
