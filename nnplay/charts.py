@@ -434,6 +434,24 @@ def confusion_chart(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[st
     return (cells + text).properties(width=min(60 * k, SIZE), height=min(60 * k, SIZE))
 
 
+def gradient_chart(history: pd.DataFrame) -> alt.Chart:
+    """Each layer's gradient norm per epoch (the history's grad_norm_1, ..., grad_norm_out), the layers
+    named as the sidebar counts them: layer 1, layer 2, ..., then the output layer."""
+    columns = [c for c in history.columns if c.startswith("grad_norm_")]
+    names = {c: "output layer" if c == "grad_norm_out" else f"layer {c.removeprefix('grad_norm_')}" for c in columns}
+    long = history[["epoch", *columns]].rename(columns=names).melt("epoch", var_name="layer", value_name="norm")
+    return (
+        alt.Chart(long)
+        .mark_line()
+        .encode(
+            x=alt.X("epoch:Q", title="epoch"),
+            y=alt.Y("norm:Q", title="gradient norm", scale=alt.Scale(type="symlog")),
+            color=alt.Color("layer:N", sort=list(names.values()), title="layer"),
+            tooltip=[alt.Tooltip("layer:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("norm:Q", format=".4g")],
+        )
+    )
+
+
 def network_chart(weights: list[np.ndarray], input_names: list[str], output_names: list[str]) -> alt.Chart:
     """The network as a graph: a column of nodes per layer; links coloured by the weight's sign
     and as thick as its size (TensorFlow Playground's view)."""

@@ -274,9 +274,14 @@ def test_inside_shows_the_networks_weights_gradient_norms_and_dead_units():
     units = chart_with(at, "range")
     grids = trainer.neuron_grids(resolution=40)
     assert units["range"].tolist() == [f"{g.min():.2f} … {g.max():.2f}" for grid in grids for g in grid]
-    norms = chart_with(at, "norm")
-    for layer in ("grad_norm_1", "grad_norm_2", "grad_norm_out"):
-        assert norms[norms["layer"] == layer]["norm"].tolist() == pytest.approx(history[layer].tolist()), layer
+    ((spec, frames),) = charts(at, "gradients")
+    norms = next(iter(frames.values()))
+    legend = spec["encoding"]["color"]
+    assert legend["title"] == "layer" and legend["sort"] == ["layer 1", "layer 2", "output layer"]
+    assert at.sidebar.number_input(key="w_n0").label.startswith("layer 1")  # as the sidebar counts them
+    for column, layer in (("grad_norm_1", "layer 1"), ("grad_norm_2", "layer 2"), ("grad_norm_out", "output layer")):
+        assert norms[norms["layer"] == layer]["norm"].tolist() == pytest.approx(history[column].tolist()), layer
+    assert set(norms["layer"]) == set(legend["sort"])
     (dead,) = at.metric
     assert dead.value == f"{history['dead_fraction'].iloc[-1]:.0%}"
     assert history["dead_fraction"].iloc[-1] > 0  # 1 of 6 ReLU units here: a wrong figure shows
