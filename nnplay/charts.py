@@ -422,7 +422,12 @@ def confusion_chart(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[st
         [(class_names[i], class_names[j], int(counts[i, j])) for i in range(k) for j in range(k)],
         columns=["true", "predicted", "count"],
     )
-    base = alt.Chart(frame).encode(x=alt.X("predicted:N", sort=class_names), y=alt.Y("true:N", sort=class_names))
+    # Vega-Lite's defaults stand a nominal x axis's labels on end, at 10 px: level, at the counts' size.
+    axis = alt.Axis(labelAngle=0, labelFontSize=13, titleFontSize=13, labelLimit=120)
+    base = alt.Chart(frame).encode(
+        x=alt.X("predicted:N", sort=class_names, title="predicted class", axis=axis),
+        y=alt.Y("true:N", sort=class_names, title="true class", axis=axis),
+    )
     cells = base.mark_rect().encode(
         color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"), legend=None),
         tooltip=[alt.Tooltip("true"), alt.Tooltip("predicted"), alt.Tooltip("count")],
@@ -431,7 +436,7 @@ def confusion_chart(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[st
         text=alt.Text("count:Q"),
         color=alt.condition(alt.datum.count > counts.max() / 2, alt.value("white"), alt.value("black")),
     )
-    return (cells + text).properties(width=min(60 * k, SIZE), height=min(60 * k, SIZE))
+    return (cells + text).properties(width=min(80 * k, SIZE), height=min(80 * k, SIZE))
 
 
 def gradient_chart(history: pd.DataFrame) -> alt.Chart:
