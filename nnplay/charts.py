@@ -674,20 +674,26 @@ def sweep_metric_chart(
 
 def sweep_curves_chart(curves: pd.DataFrame, *, knob_title: str, log_scale: bool = False) -> alt.Chart:
     """Every value's train loss curve overlaid (long form: epoch, label, train_loss), coloured by the
-    value in the order given; past eight values the colours repeat with dashes."""
+    value in the order given; past eight values the colours repeat with dashes. One legend names
+    every value (the colour and the dash of each), in two columns from nine values on: in one
+    column, a 16-value legend ran past the chart's height and Streamlit cut it after 11."""
     labels = list(dict.fromkeys(curves["label"]))
-    # The dash pattern gets a field of its own: a second encoding of "label" would merge into the colour legend.
-    cycle = curves["label"].map({label: i // len(PALETTE) for i, label in enumerate(labels)})
     log = log_scale and bool((curves["train_loss"] > 0).all())
     colours = alt.Scale(domain=labels, range=class_colours(len(labels)))
+    dashes = alt.Scale(domain=labels, range=[[1, 0] if i < len(PALETTE) else [6, 3] for i in range(len(labels))])
+    # The same field, title and legend on colour and dash: Vega-Lite merges them into one legend
+    # whose symbols are short lines in each value's colour and dash.
+    legend = alt.Legend(
+        columns=1 if len(labels) <= len(PALETTE) else 2, symbolLimit=len(labels), symbolType="stroke", labelLimit=110
+    )
     return (
-        alt.Chart(curves.assign(cycle=cycle))
+        alt.Chart(curves)
         .mark_line()
         .encode(
             x=alt.X("epoch:Q", title="epoch"),
             y=alt.Y("train_loss:Q", title="train loss", scale=alt.Scale(type="log") if log else alt.Scale(zero=True)),
-            color=alt.Color("label:N", scale=colours, title=knob_title),
-            strokeDash=alt.StrokeDash("cycle:O", scale=alt.Scale(domain=[0, 1], range=[[1, 0], [6, 3]]), legend=None),
+            color=alt.Color("label:N", scale=colours, title=knob_title, legend=legend),
+            strokeDash=alt.StrokeDash("label:N", scale=dashes, title=knob_title, legend=legend),
             tooltip=[alt.Tooltip("label:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("train_loss:Q", format=".4f")],
         )
         .properties(width=SIZE * 1.6, height=260)

@@ -180,6 +180,8 @@ def test_sweep_over_three_learning_rates_trains_together_and_links_each_one():
     assert sorted(set(finals["value"])) == [0.01, 0.1, 1.0]
     ((spec, frames),) = charts(at, "sweep_curves")
     assert spec["encoding"]["color"]["scale"]["domain"] == ["0.01", "0.1", "1.0"]
+    knob = at.selectbox(key="sweep_knob")
+    assert spec["encoding"]["color"]["title"] == knob.format_func(knob.value) == "learning rate"  # not "lr"
     curves = next(iter(frames.values()))
     assert len(curves) == 3 * 60
     boundaries = charts(at, "sweep_boundaries")
