@@ -269,17 +269,20 @@ def _boundary_look(shape, colours, x_dom, y_dom, task, class_names, value_range,
 def curve_chart(grid, points: pd.DataFrame, *, axis_title: str = "x", title: str = "") -> alt.Chart:
     """Regression on 1-D input: the fitted curve over the data."""
     line = pd.DataFrame({"x": grid.xs, "y": grid.values})
+    # Axes over the data, not from 0: an uploaded column may sit far from it (heights of 150 to 190 cm).
     fit = (
         alt.Chart(line)
         .mark_line(color=PALETTE[1], strokeWidth=2.5)
-        .encode(x=alt.X("x:Q", title=axis_title), y=alt.Y("y:Q"))
+        .encode(
+            x=alt.X("x:Q", title=axis_title, scale=alt.Scale(zero=False)), y=alt.Y("y:Q", scale=alt.Scale(zero=False))
+        )
     )
     dots = (
         alt.Chart(points)
         .mark_point(filled=True, size=22, opacity=0.6)
         .encode(
-            x=alt.X("x:Q"),
-            y=alt.Y("label:Q", title="y"),
+            x=alt.X("x:Q", scale=alt.Scale(zero=False)),
+            y=alt.Y("label:Q", title="y", scale=alt.Scale(zero=False)),
             color=alt.Color("split:N", scale=alt.Scale(domain=["train", "test"], range=[TRAIN, PALETTE[0]])),
         )
     )
@@ -592,8 +595,9 @@ def pairs_chart(frame: pd.DataFrame, names: list[str], *, regression: bool, clas
         alt.Chart(frame)
         .mark_circle(size=14, opacity=0.7)
         .encode(
-            x=alt.X(alt.repeat("column"), type="quantitative"),
-            y=alt.Y(alt.repeat("row"), type="quantitative"),
+            # Each axis over its column's values, not from 0 (an uploaded column may sit far from it).
+            x=alt.X(alt.repeat("column"), type="quantitative", scale=alt.Scale(zero=False)),
+            y=alt.Y(alt.repeat("row"), type="quantitative", scale=alt.Scale(zero=False)),
             color=colour,
         )
         .properties(width=max(60, 420 // len(names)), height=max(60, 420 // len(names)))

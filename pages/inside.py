@@ -39,7 +39,8 @@ with st.container(key="neurons"):
                 for u in range(len(g))
             ]
         )
-        st.altair_chart(alt.Chart(frame).mark_line().encode(x="x:Q", y="activation:Q", color="neuron:N"))
+        x = alt.X("x:Q", title=d.raw_names[0], scale=alt.Scale(zero=False))  # the input's span, not from 0
+        st.altair_chart(alt.Chart(frame).mark_line().encode(x=x, y="activation:Q", color="neuron:N"))
     else:
         st.altair_chart(charts.neuron_charts(trainer.neuron_grids(resolution=40)))
 

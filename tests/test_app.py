@@ -337,6 +337,31 @@ def test_csv_upload_good_and_bad():
     assert at.session_state["trainer"].data.raw_names == ["a", "b"]  # the good table is kept
 
 
+def test_an_uploaded_tables_axes_span_its_data_not_from_zero():
+    """Heights of 150 to 190 cm drawn on an axis from 0 would fill a fifth of it."""
+    rng = np.random.default_rng(0)
+    people = pd.DataFrame({"height": rng.uniform(150, 190, 80), "weight": rng.uniform(50, 90, 80)})
+    people["size"] = np.where(people["height"] + people["weight"] > 240, "tall", "short")
+    prices = pd.DataFrame({"year": np.arange(1990, 2030)})
+    prices["price"] = 200 + 5 * (prices["year"] - 1990) + rng.normal(0, 3, len(prices))
+    for table, name in ((people, "people.csv"), (prices, "prices.csv")):
+        at = ok(app(autoplay="0"))
+        at.file_uploader(key="csv_file").upload(name, table.to_csv(index=False).encode(), "text/csv")
+        ok(at.run())
+        assert at.session_state["trainer"].data.raw_names == list(table.columns[:-1])
+        ((spec, _),) = charts(at, "boundary")  # a map over the data's plane, or a curve over its line
+        for layer in spec["layer"]:
+            for channel in ("x", "y"):
+                scale = layer["encoding"][channel].get("scale", {})
+                domain = scale.get("domain")
+                assert scale.get("zero") is False or (domain and not domain[0] <= 0 <= domain[1]), (name, channel)
+        at.switch_page("pages/data.py")
+        ok(at.run())
+        ((spec, _),) = charts(at, "pairs")
+        encoding = spec.get("spec", spec)["encoding"]  # every pair (a repeated chart), or the one input
+        assert encoding["x"]["scale"]["zero"] is False and encoding["y"]["scale"]["zero"] is False, name
+
+
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # the hostile pickle below
 def test_saved_model_round_trip_and_bad_files():
     at = ok(app())
