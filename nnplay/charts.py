@@ -136,6 +136,27 @@ def colour_grid(values: np.ndarray, task: str, discretize: bool = False, value_r
     return palette[index]
 
 
+def lighten(palette: np.ndarray) -> np.ndarray:
+    """A map's colours as drawn: mixed with white, so the data points on them stand out."""
+    return LIGHTEN + (1 - LIGHTEN) * np.asarray(palette)
+
+
+def cell_domains(grid) -> tuple[tuple[float, float], tuple[float, float]]:
+    """The plane a boundary map covers: its grid points are the cells' centres."""
+    xs, ys = grid.xs, grid.ys
+    half_x, half_y = (xs[1] - xs[0]) / 2, (ys[1] - ys[0]) / 2
+    return (float(xs[0] - half_x), float(xs[-1] + half_x)), (float(ys[0] - half_y), float(ys[-1] + half_y))
+
+
+def value_range(grid, points: pd.DataFrame, task: str):
+    """Regression: the span of the targets and the predictions, which the map and the points share
+    (None otherwise: probabilities span 0 to 1)."""
+    if task != "regression":
+        return None
+    values = np.concatenate([np.ravel(grid.values), points["label"].to_numpy(dtype=float)])
+    return float(values.min()), float(values.max())
+
+
 def _points_frame(points: np.ndarray, labels, names: list[str], split: str, axes=(0, 1)) -> pd.DataFrame:
     return pd.DataFrame(
         {"x": points[:, axes[0]], "y": points[:, axes[1]], "label": [names[int(v)] for v in labels], "split": split}
@@ -176,7 +197,7 @@ def heatmap_layer(index: np.ndarray, palette: np.ndarray, *, data: str | None = 
     colours come as small integers through scales, not expressions: Streamlit's Vega evaluates
     expressions with an interpreter, which took longer than the drawing itself."""
     h, w = index.shape
-    colours = [_hex(rgb) for rgb in LIGHTEN + (1 - LIGHTEN) * np.asarray(palette)]
+    colours = [_hex(rgb) for rgb in lighten(palette)]
     return _heatmap(h, w, tuple(colours), alt.NamedData(data) if data else heatmap_cells(index))
 
 
@@ -209,18 +230,12 @@ def boundary_chart(
 ) -> Figure:
     """The model's output over the input plane (one cell per grid point, lightened so the points
     stand out), with the data points on top. ``points`` has columns x, y, label, split."""
-    xs, ys = grid.xs, grid.ys
-    half_x, half_y = (xs[1] - xs[0]) / 2, (ys[1] - ys[0]) / 2  # grid points are the cells' centres
-    x_dom = (float(xs[0] - half_x), float(xs[-1] + half_x))
-    y_dom = (float(ys[0] - half_y), float(ys[-1] + half_y))
-    value_range = None
-    if task == "regression":  # points and map share one scale: the targets' and predictions' span
-        values = np.concatenate([np.ravel(grid.values), points["label"].to_numpy(dtype=float)])
-        value_range = (float(values.min()), float(values.max()))
-    index, palette = colour_levels(grid.values, task, discretize, value_range)
-    colours = tuple(_hex(rgb) for rgb in LIGHTEN + (1 - LIGHTEN) * palette)
+    x_dom, y_dom = cell_domains(grid)
+    span = value_range(grid, points, task)
+    index, palette = colour_levels(grid.values, task, discretize, span)
+    colours = tuple(_hex(rgb) for rgb in lighten(palette))
     names, titles = tuple(class_names), tuple(axis_titles)
-    look = (index.shape, colours, x_dom, y_dom, task, names, value_range, titles, title, size, legend, live)
+    look = (index.shape, colours, x_dom, y_dom, task, names, span, titles, title, size, legend, live)
     spec = _boundary_look(*look)
     return Figure(spec, {"cells": heatmap_cells(index), "points": points})
 
@@ -265,17 +280,20 @@ def _boundary_look(
 def curve_chart(grid, points: pd.DataFrame, *, axis_title: str = "x", title: str = "") -> alt.Chart:
     """Regression on 1-D input: the fitted curve over the data."""
     line = pd.DataFrame({"x": grid.xs, "y": grid.values})
+    # Axes over the data, not from 0: an uploaded column may sit far from it (heights of 150 to 190 cm).
     fit = (
         alt.Chart(line)
         .mark_line(color=PALETTE[1], strokeWidth=2.5)
-        .encode(x=alt.X("x:Q", title=axis_title), y=alt.Y("y:Q"))
+        .encode(
+            x=alt.X("x:Q", title=axis_title, scale=alt.Scale(zero=False)), y=alt.Y("y:Q", scale=alt.Scale(zero=False))
+        )
     )
     dots = (
         alt.Chart(points)
         .mark_point(filled=True, size=22, opacity=0.6)
         .encode(
-            x=alt.X("x:Q"),
-            y=alt.Y("label:Q", title="y"),
+            x=alt.X("x:Q", scale=alt.Scale(zero=False)),
+            y=alt.Y("label:Q", title="y", scale=alt.Scale(zero=False)),
             color=alt.Color("split:N", scale=alt.Scale(domain=["train", "test"], range=[TRAIN, PALETTE[0]])),
         )
     )
@@ -429,7 +447,12 @@ def confusion_chart(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[st
         [(class_names[i], class_names[j], int(counts[i, j])) for i in range(k) for j in range(k)],
         columns=["true", "predicted", "count"],
     )
-    base = alt.Chart(frame).encode(x=alt.X("predicted:N", sort=class_names), y=alt.Y("true:N", sort=class_names))
+    # Vega-Lite's defaults stand a nominal x axis's labels on end, at 10 px: level, at the counts' size.
+    axis = alt.Axis(labelAngle=0, labelFontSize=13, titleFontSize=13, labelLimit=120)
+    base = alt.Chart(frame).encode(
+        x=alt.X("predicted:N", sort=class_names, title="predicted class", axis=axis),
+        y=alt.Y("true:N", sort=class_names, title="true class", axis=axis),
+    )
     cells = base.mark_rect().encode(
         color=alt.Color("count:Q", scale=alt.Scale(scheme="blues"), legend=None),
         tooltip=[alt.Tooltip("true"), alt.Tooltip("predicted"), alt.Tooltip("count")],
@@ -438,7 +461,25 @@ def confusion_chart(y_true: np.ndarray, y_pred: np.ndarray, class_names: list[st
         text=alt.Text("count:Q"),
         color=alt.condition(alt.datum.count > counts.max() / 2, alt.value("white"), alt.value("black")),
     )
-    return (cells + text).properties(width=min(60 * k, SIZE), height=min(60 * k, SIZE))
+    return (cells + text).properties(width=min(80 * k, SIZE), height=min(80 * k, SIZE))
+
+
+def gradient_chart(history: pd.DataFrame) -> alt.Chart:
+    """Each layer's gradient norm per epoch (the history's grad_norm_1, ..., grad_norm_out), the layers
+    named as the sidebar counts them: layer 1, layer 2, ..., then the output layer."""
+    columns = [c for c in history.columns if c.startswith("grad_norm_")]
+    names = {c: "output layer" if c == "grad_norm_out" else f"layer {c.removeprefix('grad_norm_')}" for c in columns}
+    long = history[["epoch", *columns]].rename(columns=names).melt("epoch", var_name="layer", value_name="norm")
+    return (
+        alt.Chart(long)
+        .mark_line()
+        .encode(
+            x=alt.X("epoch:Q", title="epoch"),
+            y=alt.Y("norm:Q", title="gradient norm", scale=alt.Scale(type="symlog")),
+            color=alt.Color("layer:N", sort=list(names.values()), title="layer"),
+            tooltip=[alt.Tooltip("layer:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("norm:Q", format=".4g")],
+        )
+    )
 
 
 def network_chart(weights: list[np.ndarray], input_names: list[str], output_names: list[str]) -> alt.Chart:
@@ -576,8 +617,9 @@ def pairs_chart(frame: pd.DataFrame, names: list[str], *, regression: bool, clas
         alt.Chart(frame)
         .mark_circle(size=14, opacity=0.7)
         .encode(
-            x=alt.X(alt.repeat("column"), type="quantitative"),
-            y=alt.Y(alt.repeat("row"), type="quantitative"),
+            # Each axis over its column's values, not from 0 (an uploaded column may sit far from it).
+            x=alt.X(alt.repeat("column"), type="quantitative", scale=alt.Scale(zero=False)),
+            y=alt.Y(alt.repeat("row"), type="quantitative", scale=alt.Scale(zero=False)),
             color=colour,
         )
         .properties(width=max(60, 420 // len(names)), height=max(60, 420 // len(names)))
@@ -658,20 +700,26 @@ def sweep_metric_chart(
 
 def sweep_curves_chart(curves: pd.DataFrame, *, knob_title: str, log_scale: bool = False) -> alt.Chart:
     """Every value's train loss curve overlaid (long form: epoch, label, train_loss), coloured by the
-    value in the order given; past eight values the colours repeat with dashes."""
+    value in the order given; past eight values the colours repeat with dashes. One legend names
+    every value (the colour and the dash of each), in two columns from nine values on: in one
+    column, a 16-value legend ran past the chart's height and Streamlit cut it after 11."""
     labels = list(dict.fromkeys(curves["label"]))
-    # The dash pattern gets a field of its own: a second encoding of "label" would merge into the colour legend.
-    cycle = curves["label"].map({label: i // len(PALETTE) for i, label in enumerate(labels)})
     log = log_scale and bool((curves["train_loss"] > 0).all())
     colours = alt.Scale(domain=labels, range=class_colours(len(labels)))
+    dashes = alt.Scale(domain=labels, range=[[1, 0] if i < len(PALETTE) else [6, 3] for i in range(len(labels))])
+    # The same field, title and legend on colour and dash: Vega-Lite merges them into one legend
+    # whose symbols are short lines in each value's colour and dash.
+    legend = alt.Legend(
+        columns=1 if len(labels) <= len(PALETTE) else 2, symbolLimit=len(labels), symbolType="stroke", labelLimit=110
+    )
     return (
-        alt.Chart(curves.assign(cycle=cycle))
+        alt.Chart(curves)
         .mark_line()
         .encode(
             x=alt.X("epoch:Q", title="epoch"),
             y=alt.Y("train_loss:Q", title="train loss", scale=alt.Scale(type="log") if log else alt.Scale(zero=True)),
-            color=alt.Color("label:N", scale=colours, title=knob_title),
-            strokeDash=alt.StrokeDash("cycle:O", scale=alt.Scale(domain=[0, 1], range=[[1, 0], [6, 3]]), legend=None),
+            color=alt.Color("label:N", scale=colours, title=knob_title, legend=legend),
+            strokeDash=alt.StrokeDash("label:N", scale=dashes, title=knob_title, legend=legend),
             tooltip=[alt.Tooltip("label:N"), alt.Tooltip("epoch:Q"), alt.Tooltip("train_loss:Q", format=".4f")],
         )
         .properties(width=SIZE * 1.6, height=260)

@@ -8,6 +8,7 @@ import json
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -17,13 +18,13 @@ from streamlit import runtime
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from nnplay import charts, data, losses, model, optim
-from nnplay.config import FIELDS, TYPES, Config, ConfigError
+from nnplay import charts, data, losses, model, optim, picture
+from nnplay.config import FIELDS, TYPES, Config, ConfigError, format_value
 from nnplay.export import ExportError, export
 from nnplay.frames import DEFAULT_SPEED, SPEEDS, frame_epochs
 from nnplay.limits import Limits, TrainerSlots, count_parameters
 from nnplay.text import literal
-from nnplay.train import Trainer
+from nnplay.train import Grid, Trainer
 
 COMPARE_PARAMS = tuple(f"b_{name}" for name in FIELDS)  # the Compare page's B: b_lr=0.1 ...
 APP_PARAMS = ("autoplay", "hide", "page", "speed", *COMPARE_PARAMS)  # URL keys that belong to the app, not the Config
@@ -96,6 +97,32 @@ LABELS = {
     "schedule": {k: f"{k}: {v}" for k, v in optim.SCHEDULES.items()},
     "features": {k: v[0] for k, v in data.FEATURES.items()},
 }
+# What the sidebar calls a field where its name alone would not say (the rest: the name, spaced).
+FIELD_LABELS = {
+    "features": "input features",
+    "hidden": "hidden layers",
+    "lr": "learning rate",
+    "l1": "L1 rate",
+    "l2": "L2 rate",
+}
+
+
+def field_label(name: str) -> str:
+    """A Config field as the sidebar names it ("learning rate" for ``lr``)."""
+    return FIELD_LABELS.get(name, name.replace("_", " "))
+
+
+def value_label(name: str, value) -> str:
+    """A field's value as the sidebar shows it: a choice by its registry's name ("Adam" for
+    ``adam``), activations by theirs, a switch as on or off, anything else as in a link."""
+    if name == "activation":
+        return ", ".join(" + ".join(map(_activation_label, spec.split("+"))) for spec in value)
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    names = LABELS.get(name)
+    if names is None:
+        return format_value(value)
+    return ", ".join(names.get(v, v) for v in value) if isinstance(value, tuple) else names.get(value, value)
 
 
 # --- session ------------------------------------------------------------------------------------
@@ -388,23 +415,22 @@ def _steps_with(steps: tuple[float, ...], value: float) -> list[float]:
 
 def _widget(name: str) -> None:
     meta, t, key = FIELDS[name].metadata, TYPES[name], f"w_{name}"
-    label = name.replace("_", " ")
+    label = field_label(name)
     helptext = meta["help"]
     kw = dict(key=key, help=helptext, on_change=_from_widgets)
     value = st.session_state[key]
     if name == "features":
-        st.multiselect("input features", list(data.FEATURES), format_func=LABELS["features"].get, **kw)
+        st.multiselect(label, list(data.FEATURES), format_func=LABELS["features"].get, **kw)
     elif meta["choices"] is not None:
-        names = LABELS.get(name, {})
-        st.selectbox(label, meta["choices"], format_func=lambda k: names.get(k, k), **kw)
+        st.selectbox(label, meta["choices"], format_func=lambda k: value_label(name, k), **kw)
     elif t is bool:
         st.checkbox(label, **kw)
     elif t is str:
         st.text_input(label, max_chars=300, **kw)
     elif name == "lr":
-        st.select_slider("learning rate", _steps_with(LR_STEPS, value), format_func=lambda v: f"{v:g}", **kw)
+        st.select_slider(label, _steps_with(LR_STEPS, value), format_func=lambda v: f"{v:g}", **kw)
     elif name in ("l1", "l2"):
-        st.select_slider(f"{name.upper()} rate", _steps_with(RATE_STEPS, value), format_func=lambda v: f"{v:g}", **kw)
+        st.select_slider(label, _steps_with(RATE_STEPS, value), format_func=lambda v: f"{v:g}", **kw)
     elif t is float:
         st.slider(label, float(meta["lo"]), float(meta["hi"]), step=0.01 if meta["hi"] <= 1 else 0.1, **kw)
     else:
@@ -417,7 +443,9 @@ def _activation_label(name: str) -> str:
 
 def _layers_widget() -> None:
     ss = st.session_state
-    st.slider("hidden layers", 0, 8, key="w_layers", on_change=_from_widgets, help=FIELDS["hidden"].metadata["help"])
+    st.slider(
+        field_label("hidden"), 0, 8, key="w_layers", on_change=_from_widgets, help=FIELDS["hidden"].metadata["help"]
+    )
     names = [*model.ACTIVATIONS, model.CUSTOM]
     for i in range(ss.w_layers):
         cols = st.columns([1, 1.5])
@@ -536,38 +564,56 @@ def points_frame(trainer: Trainer, *, with_test: bool, axes=(0, 1)) -> pd.DataFr
     return pd.concat(frames, ignore_index=True)
 
 
-def boundary(
-    trainer: Trainer,
-    *,
-    epoch=None,
-    with_test=False,
-    discretize=False,
-    axes=(0, 1),
-    title="",
-    size=None,
-    legend=True,
-    live=False,
-):
-    """The right picture of what the model learned: a boundary map, a fitted curve (1-D regression)."""
+@dataclass(frozen=True)
+class BoundaryView:
+    """A picture of what the model learned, read from the trainer once: drawn as the page's chart,
+    and again as PNG bytes when the download asks for them. It holds none of the trainer, because the
+    download is drawn on Streamlit's own thread, while the session's ticks may be training."""
+
+    grid: Grid
+    points: pd.DataFrame
+    task: str
+    class_names: list[str]
+    axis_titles: tuple[str, ...]
+    discretize: bool = False
+
+    def chart(self, title: str = "", size=None, legend: bool = True, live: bool = False):
+        if self.grid.ys is None:
+            curve = charts.curve_chart(self.grid, self.points, axis_title=self.axis_titles[0], title=title)
+            curve = curve.properties(width=size[0], height=size[1]) if size else curve
+            return curve if legend else curve.configure_legend(disable=True)
+        size = size or (charts.SIZE, charts.SIZE)
+        map_ = self._map()
+        return charts.boundary_chart(self.grid, self.points, title=title, size=size, legend=legend, live=live, **map_)
+
+    def png(self, title: str = "") -> bytes:
+        if self.grid.ys is None:
+            return picture.curve_png(self.grid, self.points, axis_title=self.axis_titles[0], title=title)
+        return picture.boundary_png(self.grid, self.points, title=title, **self._map())
+
+    def _map(self) -> dict:
+        return dict(
+            task=self.task, class_names=self.class_names, discretize=self.discretize, axis_titles=self.axis_titles
+        )
+
+
+def boundary_view(trainer: Trainer, *, epoch=None, with_test=False, discretize=False, axes=(0, 1)) -> BoundaryView:
+    """The right picture of what the model learned: a boundary map over two inputs ``axes``, a
+    fitted curve (1-D regression)."""
     d = trainer.data
-    grid = trainer.boundary(epoch=epoch, axes=axes)
-    pts = points_frame(trainer, with_test=with_test, axes=axes)
-    if grid.ys is None:
-        curve = charts.curve_chart(grid, pts, axis_title=d.raw_names[0], title=title)
-        curve = curve.properties(width=size[0], height=size[1]) if size else curve
-        return curve if legend else curve.configure_legend(disable=True)
-    return charts.boundary_chart(
-        grid,
-        pts,
-        task=d.task,
-        class_names=d.class_names,
-        discretize=discretize,
-        axis_titles=(d.raw_names[axes[0]], d.raw_names[axes[1]]),
-        title=title,
-        size=size or (charts.SIZE, charts.SIZE),
-        legend=legend,
-        live=live,
+    return BoundaryView(
+        trainer.boundary(epoch=epoch, axes=axes),
+        points_frame(trainer, with_test=with_test, axes=axes),
+        d.task,
+        d.class_names,
+        (d.raw_names[0],) if d.raw_dims == 1 else (d.raw_names[axes[0]], d.raw_names[axes[1]]),
+        discretize,
     )
+
+
+def boundary(trainer: Trainer, *, title="", size=None, legend=True, live=False, **view):
+    """The boundary_view as a chart (``live``: while it plays, see charts.boundary_chart)."""
+    return boundary_view(trainer, **view).chart(title, size, legend, live)
 
 
 # --- saving and loading --------------------------------------------------------------------------
@@ -629,10 +675,16 @@ def downloads(trainer: Trainer) -> None:
         cols[1].download_button(
             "History (.csv)", trainer.history.to_csv(index=False), "nnplay-history.csv", key="dl_history"
         )
-        if trainer.data.raw_dims == 2:
-            grid = trainer.boundary()
-            png = charts.png_bytes(charts.colour_grid(grid.values, trainer.task)[::-1])
-            cols[2].download_button("Boundary (.png)", png, "nnplay-boundary.png", key="dl_png")
+        shown = st.session_state.setdefault("shown", {})
+        sliced = trainer.data.raw_dims > 2
+        cols[2].download_button(
+            "Boundary (.png)",
+            lambda: boundary_png(shown, sliced),
+            "nnplay-boundary.png",
+            mime="image/png",
+            key="dl_png",
+            help="The boundary chart as it is on the page when you press this",
+        )
         st.file_uploader("Continue from a saved model", type=["pt"], key="model_file", on_change=_on_model_upload)
     with st.expander("Show the PyTorch code"):
         try:
@@ -648,6 +700,14 @@ def downloads(trainer: Trainer) -> None:
                 st.code(script, language="python")
         if st.session_state.get("model_error"):
             st.error(literal(f"Model not loaded — {st.session_state.model_error}"))
+
+
+def boundary_png(shown: dict, sliced: bool) -> bytes:
+    """The Playground's boundary as last drawn (``shown["boundary"]``, a BoundaryView), as a PNG.
+    Drawn when the download is asked for, not with every frame: it takes about 20 ms."""
+    view = shown["boundary"]
+    note = ", a slice through the other inputs at their mean" if sliced else ""
+    return view.png(title=f"epoch {view.grid.epoch}{note}")
 
 
 def drift(trainer: Trainer, *, live: bool = False):

@@ -62,13 +62,15 @@ st.caption("A is the experiment in the sidebar; B is a copy of it with one thing
 
 left, right = st.columns(2)
 ss.b_field = name = ss.compare_field
-left.selectbox("B changes", CHOICES, key="b_field", on_change=pick_field, format_func=lambda n: n.replace("_", " "))
+left.selectbox("B changes", CHOICES, key="b_field", on_change=pick_field, format_func=shared.field_label)
 key, current, meta = f"b_value_{name}", getattr(b, name), FIELDS[name].metadata
 pick = meta["choices"] and meta["length"] is None  # one of a list (a list of choices is typed, as in the URL)
 ss[key] = current if pick or TYPES[name] is bool or name in SLIDERS else format_value(current)
 with right:
     if pick:
-        st.selectbox("to", meta["choices"], key=key, on_change=set_value)
+        st.selectbox(
+            "to", meta["choices"], key=key, on_change=set_value, format_func=lambda v: shared.value_label(name, v)
+        )
     elif TYPES[name] is bool:
         st.checkbox("to", key=key, on_change=set_value)
     elif name in SLIDERS:
@@ -80,7 +82,9 @@ with right:
 if ss.compare_error:
     st.error(literal(f"B not changed — {ss.compare_error}"))
 diff = ", ".join(
-    f"{k}: {format_value(getattr(a, k))} → {format_value(v)}" for k, v in ss.compare_b.items() if v != getattr(a, k)
+    f"{shared.field_label(k)}: {shared.value_label(k, getattr(a, k))} → {shared.value_label(k, v)}"
+    for k, v in ss.compare_b.items()
+    if v != getattr(a, k)
 )
 if not diff:
     st.info("B is the same as A: choose B's value above.")

@@ -20,8 +20,10 @@ raw = training_table(d)
 names = d.raw_names[:6]
 with st.container(key="pairs"):
     if len(names) == 1:
-        x = alt.X(field=names[0], type="quantitative")  # a column's name is not Altair shorthand ("a:b" broke it)
-        st.altair_chart(alt.Chart(raw).mark_point().encode(x=x, y="target:Q"))
+        # A column's name is not Altair shorthand ("a:b" broke it); the axes span the data, not from 0.
+        x = alt.X(field=names[0], type="quantitative", scale=alt.Scale(zero=False))
+        y = alt.Y("target:Q", scale=alt.Scale(zero=False))
+        st.altair_chart(alt.Chart(raw).mark_point().encode(x=x, y=y))
     else:
         st.altair_chart(charts.pairs_chart(raw, names, regression=d.task == "regression", class_names=d.class_names))
         if len(d.raw_names) > 6:

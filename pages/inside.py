@@ -39,18 +39,14 @@ with st.container(key="neurons"):
                 for u in range(len(g))
             ]
         )
-        st.altair_chart(alt.Chart(frame).mark_line().encode(x="x:Q", y="activation:Q", color="neuron:N"))
+        x = alt.X("x:Q", title=d.raw_names[0], scale=alt.Scale(zero=False))  # the input's span, not from 0
+        st.altair_chart(alt.Chart(frame).mark_line().encode(x=x, y="activation:Q", color="neuron:N"))
     else:
         st.altair_chart(charts.neuron_charts(trainer.neuron_grids(resolution=40)))
 
 history = trainer.history
 if len(history):
     st.subheader("Gradient norms per layer")
-    norms = [c for c in history.columns if c.startswith("grad_norm")]
-    long = history[["epoch", *norms]].melt("epoch", var_name="layer", value_name="norm")
-    st.altair_chart(
-        alt.Chart(long)
-        .mark_line()
-        .encode(x="epoch:Q", y=alt.Y("norm:Q", scale=alt.Scale(type="symlog")), color="layer:N")
-    )
+    with st.container(key="gradients"):
+        st.altair_chart(charts.gradient_chart(history))
     st.metric("dead units (output zero for every training point)", f"{history['dead_fraction'].iloc[-1]:.0%}")

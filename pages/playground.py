@@ -15,6 +15,7 @@ from pages._shared import (
     UNTRAINED_TICKS,
     WAIT_SECONDS,
     boundary,
+    boundary_view,
     chart,
     current_trainer,
     downloads,
@@ -164,12 +165,15 @@ def live():
                 ax[1].selectbox("y axis", range(len(names)), 1, format_func=names.__getitem__, key="ax1"),
             )
             st.caption("A slice through the other inputs at their mean.")
-        chart(
-            "boundary",
-            trainer_key(trainer, with_test, discretize, axes, playing),
-            lambda: boundary(trainer, with_test=with_test, discretize=discretize, axes=axes, live=playing),
-            width="content",
-        )
+
+        def now():
+            # What the chart shows is also what the PNG download draws (pages/_shared.py, downloads).
+            ss.setdefault("shown", {})["boundary"] = view = boundary_view(
+                trainer, with_test=with_test, discretize=discretize, axes=axes
+            )
+            return view.chart(live=playing)
+
+        chart("boundary", trainer_key(trainer, with_test, discretize, axes, playing), now, width="content")
     if ss.rest_pending:
         return
     with b, st.container(key="loss"):

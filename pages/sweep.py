@@ -125,7 +125,7 @@ with st.container(key="sweep_knob_chart"):
 with st.container(key="sweep_curves"):
     st.subheader("Loss curves")
     log = st.toggle("log scale", key="sweep_log")
-    st.altair_chart(charts.sweep_curves_chart(curves, knob_title=result.knob, log_scale=log))
+    st.altair_chart(charts.sweep_curves_chart(curves, knob_title=knob_spec.label, log_scale=log))
 
 
 def open_here(config):

@@ -274,9 +274,14 @@ def test_inside_shows_the_networks_weights_gradient_norms_and_dead_units():
     units = chart_with(at, "range")
     grids = trainer.neuron_grids(resolution=40)
     assert units["range"].tolist() == [f"{g.min():.2f} … {g.max():.2f}" for grid in grids for g in grid]
-    norms = chart_with(at, "norm")
-    for layer in ("grad_norm_1", "grad_norm_2", "grad_norm_out"):
-        assert norms[norms["layer"] == layer]["norm"].tolist() == pytest.approx(history[layer].tolist()), layer
+    ((spec, frames),) = charts(at, "gradients")
+    norms = next(iter(frames.values()))
+    legend = spec["encoding"]["color"]
+    assert legend["title"] == "layer" and legend["sort"] == ["layer 1", "layer 2", "output layer"]
+    assert at.sidebar.number_input(key="w_n0").label.startswith("layer 1")  # as the sidebar counts them
+    for column, layer in (("grad_norm_1", "layer 1"), ("grad_norm_2", "layer 2"), ("grad_norm_out", "output layer")):
+        assert norms[norms["layer"] == layer]["norm"].tolist() == pytest.approx(history[column].tolist()), layer
+    assert set(norms["layer"]) == set(legend["sort"])
     (dead,) = at.metric
     assert dead.value == f"{history['dead_fraction'].iloc[-1]:.0%}"
     assert history["dead_fraction"].iloc[-1] > 0  # 1 of 6 ReLU units here: a wrong figure shows
@@ -332,6 +337,31 @@ def test_csv_upload_good_and_bad():
     assert at.session_state["trainer"].data.raw_names == ["a", "b"]  # the good table is kept
 
 
+def test_an_uploaded_tables_axes_span_its_data_not_from_zero():
+    """Heights of 150 to 190 cm drawn on an axis from 0 would fill a fifth of it."""
+    rng = np.random.default_rng(0)
+    people = pd.DataFrame({"height": rng.uniform(150, 190, 80), "weight": rng.uniform(50, 90, 80)})
+    people["size"] = np.where(people["height"] + people["weight"] > 240, "tall", "short")
+    prices = pd.DataFrame({"year": np.arange(1990, 2030)})
+    prices["price"] = 200 + 5 * (prices["year"] - 1990) + rng.normal(0, 3, len(prices))
+    for table, name in ((people, "people.csv"), (prices, "prices.csv")):
+        at = ok(app(autoplay="0"))
+        at.file_uploader(key="csv_file").upload(name, table.to_csv(index=False).encode(), "text/csv")
+        ok(at.run())
+        assert at.session_state["trainer"].data.raw_names == list(table.columns[:-1])
+        ((spec, _),) = charts(at, "boundary")  # a map over the data's plane, or a curve over its line
+        for layer in spec["layer"]:
+            for channel in ("x", "y"):
+                scale = layer["encoding"][channel].get("scale", {})
+                domain = scale.get("domain")
+                assert scale.get("zero") is False or (domain and not domain[0] <= 0 <= domain[1]), (name, channel)
+        at.switch_page("pages/data.py")
+        ok(at.run())
+        ((spec, _),) = charts(at, "pairs")
+        encoding = spec.get("spec", spec)["encoding"]  # every pair (a repeated chart), or the one input
+        assert encoding["x"]["scale"]["zero"] is False and encoding["y"]["scale"]["zero"] is False, name
+
+
 @pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # the hostile pickle below
 def test_saved_model_round_trip_and_bad_files():
     at = ok(app())
@@ -356,19 +386,35 @@ def test_saved_model_round_trip_and_bad_files():
 @pytest.fixture
 def served(monkeypatch):
     """What a download button serves. AppTest keeps the bytes in a media store it builds for each
-    run and drops afterwards (the button's proto holds only a URL), so the fixture keeps the stores."""
+    run and drops afterwards (the button's proto holds only a URL), so the fixture keeps the stores;
+    a button whose file is made when pressed (a callable) has it made here, as a click would."""
+    from streamlit.runtime.media_file_manager import MediaFileManager
     from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
     from streamlit.testing.v1 import app_test
 
-    stores = []
+    stores, managers = [], []
 
     class Kept(MemoryMediaFileStorage):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             stores.append(self)
 
+    class KeptManager(MediaFileManager):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            managers.append(self)
+
     monkeypatch.setattr(app_test, "MemoryMediaFileStorage", Kept)
-    return lambda button: stores[-1].get_file(button.proto.url.rsplit("/", 1)[-1]).content
+    monkeypatch.setattr(app_test, "MediaFileManager", KeptManager)
+
+    def content(button) -> bytes:
+        url = button.proto.url
+        if button.proto.deferred_file_id:
+            assert not url
+            url = managers[-1].execute_deferred(button.proto.deferred_file_id)
+        return stores[-1].get_file(url.rsplit("/", 1)[-1]).content
+
+    return content
 
 
 def test_downloads_serve_this_sessions_model_history_and_script(served):
@@ -389,6 +435,54 @@ def test_downloads_serve_this_sessions_model_history_and_script(served):
     assert history["train_loss"].tolist() == pytest.approx(trainer.records.column("train_loss"))
     assert served(buttons["dl_png"]).startswith(b"\x89PNG")
     assert served(buttons["dl_script"]).decode() == export(trainer.config)
+
+
+@pytest.mark.parametrize("dataset, axes", [("xor", (0, 1)), ("make_classification", (0, 2))])
+def test_the_boundary_download_is_the_chart_on_the_page(served, dataset, axes):
+    """The PNG shows what the boundary chart shows, the same slice of the article's 5 inputs included:
+    its map and its points in their classes' colours, at a size for a slide."""
+    from PIL import Image
+
+    from tests.test_charts import painted
+    from tests.test_picture import assert_plot_shows, rgb
+
+    at = ok(app(autoplay="0", dataset=dataset, n_samples="200"))
+    if axes != (0, 1):
+        at.selectbox(key="ax1").set_value(axes[1])
+    at.button(key="step").click()
+    ok(at.run())
+    assert at.session_state["trainer"].epoch > 0
+    ((spec, frames),) = charts(at, "boundary")
+    cells_layer, dots_layer = spec["layer"]
+    assert dots_layer["encoding"]["y"]["title"] == f"x{axes[1] + 1}"
+    cells = next(f for f in frames.values() if "c" in f)
+    dots = next(f for f in frames.values() if "label" in f)
+    fills = cells_layer["encoding"]["fill"]["scale"]["range"]
+    n = cells_layer["encoding"]["x"]["scale"]["domain"][1] // 2  # cells' places are in half cells
+    shown = np.reshape([rgb(fills[c]) for c in painted(cells, (n, n)).ravel()], (n, n, 3))
+    classes = dots_layer["encoding"]["color"]["scale"]
+    colours = [rgb(dict(zip(classes["domain"], classes["range"]))[label]) for label in dots["label"]]
+    domains = [dots_layer["encoding"][axis]["scale"]["domain"] for axis in ("x", "y")]
+
+    button = {b.key: b for b in at.download_button}["dl_png"]
+    image = Image.open(io.BytesIO(served(button)))
+    assert image.format == "PNG" and min(image.size) >= 480
+    assert_plot_shows(np.asarray(image.convert("RGB")).astype(int), domains, shown, dots["x"], dots["y"], colours)
+
+
+def test_the_boundary_download_draws_a_fitted_curve_too(served):
+    from PIL import Image
+
+    from nnplay.charts import PALETTE
+
+    at = ok(app(autoplay="0", dataset="sine"))
+    ((spec, _),) = charts(at, "boundary")
+    assert spec["layer"][1]["mark"]["type"] == "line"  # the page shows a curve, not a map
+    button = {b.key: b for b in at.download_button}["dl_png"]
+    image = np.asarray(Image.open(io.BytesIO(served(button))).convert("RGB"))
+    assert min(image.shape[:2]) >= 480
+    blue = (image == [int(PALETTE[1][i : i + 2], 16) for i in (1, 3, 5)]).all(axis=2)
+    assert blue.any(axis=0).sum() >= 480  # the fitted curve runs across the plot
 
 
 def test_uploading_a_saved_model_continues_from_it():

@@ -147,6 +147,19 @@ def test_bars_and_confusion(trained):
     assert cells == {("a", "a"): 1, ("a", "b"): 1, ("b", "a"): 1, ("b", "b"): 2}
 
 
+def test_confusion_labels_read_level_at_the_counts_size():
+    spec = charts.confusion_chart(np.array([0, 1, 2]), np.array([0, 2, 2]), ["setosa", "versicolor", "virginica"])
+    spec = spec.to_dict()
+    counts_size = next(layer["mark"]["fontSize"] for layer in spec["layer"] if layer["mark"]["type"] == "text")
+    for layer in spec["layer"]:
+        for channel, title in (("x", "predicted class"), ("y", "true class")):
+            encoding = layer["encoding"][channel]
+            assert encoding["title"] == title
+            assert encoding["axis"]["labelAngle"] == 0  # Vega-Lite's default stands a nominal x axis's labels on end
+            assert encoding["axis"]["labelFontSize"] >= counts_size  # its default is 10 px
+            assert encoding["axis"]["labelLimit"] >= 100  # "versicolor" whole
+
+
 def test_network_chart_draws_every_weight_with_its_sign(trained):
     weights = [layer.weight.detach().cpu().numpy() for layer in trained.model.linears]
     spec = charts.network_chart(weights, ["x1", "x2"], ["out"]).to_dict()

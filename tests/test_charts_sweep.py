@@ -1,6 +1,8 @@
 """The Compare and Sweep charts (nnplay/charts.py, the functions at its end): data in, spec out."""
 
+import numpy as np
 import pandas as pd
+import pytest
 
 from nnplay import charts
 
@@ -60,12 +62,24 @@ def test_sweep_curves_chart_colours_each_value_in_order():
     colour = spec["encoding"]["color"]
     assert colour["scale"]["domain"] == labels and colour["title"] == "seed"
     assert colour["scale"]["range"][:8] == charts.PALETTE and colour["scale"]["range"][8] == charts.PALETTE[0]
-    assert spec["encoding"]["strokeDash"] == {
-        "field": "cycle",
-        "type": "ordinal",
-        "scale": {"domain": [0, 1], "range": [[1, 0], [6, 3]]},
-        "legend": None,
-    }
-    cycles = {r["label"]: r["cycle"] for r in rows(spec)}
-    assert cycles["7"] == 0 and cycles["8"] == 1  # past the palette the colours repeat, dashed
+    dash = spec["encoding"]["strokeDash"]
+    assert dash["field"] == "label" and dash["scale"]["domain"] == labels
+    assert dash["scale"]["range"][7] == [1, 0] and dash["scale"]["range"][8] == [6, 3]  # past the palette: dashed
     assert len(rows(spec)) == 20
+
+
+@pytest.mark.parametrize("n", [4, 16])
+def test_the_sweep_legend_names_every_value_with_its_colour_and_dash(n):
+    labels = [f"{v:g}" for v in np.geomspace(0.001, 1, n)]
+    curves = pd.DataFrame({"epoch": [0, 1] * n, "train_loss": [0.7, 0.4] * n, "label": np.repeat(labels, 2)})
+    spec = charts.sweep_curves_chart(curves, knob_title="learning rate").to_dict()
+    colour, dash = spec["encoding"]["color"], spec["encoding"]["strokeDash"]
+    # One legend: Vega-Lite merges the two when they share field, type, title and legend.
+    assert (colour["field"], colour["type"], colour["title"]) == (dash["field"], dash["type"], dash["title"])
+    assert colour["legend"] == dash["legend"] and colour["title"] == "learning rate"
+    legend = colour["legend"]
+    assert legend["symbolLimit"] >= n and legend["symbolType"] == "stroke"
+    # Rows of the legend fit the chart's height (Streamlit cut a 16-row legend after 11 rows of 20 px).
+    rows_shown = -(-n // legend.get("columns", 1))
+    assert 20 * (rows_shown + 1) <= spec["height"]
+    assert legend["labelLimit"] >= 8 * 7  # "0.00158489": about 7 px a character

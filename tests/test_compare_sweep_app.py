@@ -95,7 +95,8 @@ def test_compare_trains_a_and_b_and_shows_them_side_by_side():
 def test_b_travels_in_the_url_and_a_new_change_replaces_it():
     at = open_page("pages/compare.py", b_lr="0.3")
     assert at.session_state["compare_b"] == {"lr": 0.3} and at.query_params["b_lr"] == "0.3"
-    assert any(literal("lr: 0.03 → 0.3") in c.value and "same initial weights" in c.value for c in at.caption)
+    said = literal("learning rate: 0.03 → 0.3")
+    assert any(said in c.value and "same initial weights" in c.value for c in at.caption)
     at.selectbox(key="b_field").set_value("hidden")
     ok(at.run())
     assert any("B is the same as A" in i.value for i in at.info) and "b_lr" not in at.query_params
@@ -107,6 +108,25 @@ def test_b_travels_in_the_url_and_a_new_change_replaces_it():
     ok(at.run())
     assert any(literal("b_hidden: expected a number") in e.value for e in at.error)
     assert at.query_params["b_hidden"] == "16"  # the bad value changed nothing
+
+
+def test_compare_names_fields_and_values_as_the_sidebar_does():
+    at = open_page("pages/compare.py", b_optimizer="sgd", b_features="x1,x2,x1x2")
+    sidebar = {w.key: w for w in (*at.sidebar.selectbox, *at.sidebar.select_slider, *at.sidebar.multiselect)}
+    fields = at.selectbox(key="b_field")
+    assert fields.value == "optimizer"
+    for name in ("optimizer", "lr", "l2", "features"):
+        assert fields.format_func(name) == sidebar[f"w_{name}"].label
+        assert fields.format_func(name) in fields.options
+    assert "learning rate" in fields.options and "lr" not in fields.options
+    optimizers = sidebar["w_optimizer"].options
+    assert at.selectbox(key="b_value_optimizer").options == optimizers and {"Adam", "SGD"} <= set(optimizers)
+    features = sidebar["w_features"].format_func
+    said = literal(
+        f"B differs in optimizer: Adam → SGD, input features: {features('x1')}, {features('x2')} → "
+        f"{features('x1')}, {features('x2')}, {features('x1x2')}."
+    )
+    assert any(c.value.startswith(said) for c in at.caption), [c.value for c in at.caption]
 
 
 def test_each_kind_of_field_has_a_widget_for_bs_value():
@@ -160,6 +180,8 @@ def test_sweep_over_three_learning_rates_trains_together_and_links_each_one():
     assert sorted(set(finals["value"])) == [0.01, 0.1, 1.0]
     ((spec, frames),) = charts(at, "sweep_curves")
     assert spec["encoding"]["color"]["scale"]["domain"] == ["0.01", "0.1", "1.0"]
+    knob = at.selectbox(key="sweep_knob")
+    assert spec["encoding"]["color"]["title"] == knob.format_func(knob.value) == "learning rate"  # not "lr"
     curves = next(iter(frames.values()))
     assert len(curves) == 3 * 60
     boundaries = charts(at, "sweep_boundaries")

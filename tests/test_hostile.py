@@ -214,7 +214,7 @@ def test_compare_link_text_is_shown_as_text(case):
     for key in ("b_dataset", "b_lr", "unknown setting"):
         assert any(key in w for w in warnings), (key, warnings)
     if len(p) <= 1000:  # B's loss_expr is any text until the loss is custom: the caption names it
-        assert any(f"loss_expr: mean((y_pred - y)**4) → {p}" in shown(c.value) for c in at.caption)
+        assert any(f"loss expr: mean((y_pred - y)**4) → {p}" in shown(c.value) for c in at.caption)
 
 
 @pytest.mark.parametrize("case", FILE_NAMES)
