@@ -586,7 +586,11 @@ def refusal(message: str, title: str = "Not usable:") -> None:
 
 def _presets() -> None:
     """The ready-made experiments (nnplay.config.PRESETS), each with what it is."""
-    with st.popover("Start from a preset", icon=":material/auto_awesome:", width="stretch", key="presets"):
+    # Its state is tracked so a choice can close it: left open, it covered the run it had started.
+    popover = st.popover(
+        "Start from a preset", icon=":material/auto_awesome:", width="stretch", key="presets", on_change="rerun"
+    )
+    with popover:
         for name, config in PRESETS.items():
             title = PRESET_TITLES[name]
             st.button(title[0].upper() + title[1:], key=f"preset_{name}", on_click=_use_preset, args=(name,))
@@ -597,6 +601,7 @@ def _use_preset(name: str) -> None:
     ss = st.session_state
     set_config(PRESETS[name])
     ss.trainer, ss.running, ss.config_error = None, True, None  # a fresh run of it, from its first epoch
+    ss.presets = False  # the popover closes
     ss.notice = f"Started from {PRESET_TITLES[name]}: {describe(PRESETS[name])}."
 
 

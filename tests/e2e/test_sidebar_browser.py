@@ -62,6 +62,7 @@ def test_a_preset_from_the_sidebar(browser, server):
         page.screenshot(path=str(OUTPUT / "sidebar-presets.png"))
         choice.click()
         page.get_by_text("Started from the article's experiment").wait_for(timeout=30_000)
+        choice.wait_for(state="hidden", timeout=10_000)  # the list closes, off the run it started
         deadline = time.time() + 30
         while "The article's 5 features" not in dataset_shown(page) and time.time() < deadline:
             time.sleep(0.3)
