@@ -410,3 +410,33 @@ PRESETS: dict[str, Config] = {
         dataset="make_regression", n_samples=500, loss="mse", lr=0.01, test_fraction=0.2
     ),
 }
+PRESET_TITLES = {
+    "default": "the Playground's default",
+    "article": "the article's experiment",
+    "article_mixed": "the article's parallel ReLU + tanh block",
+    "article_regression": "the article's regression",
+}
+
+
+def describe(config: Config) -> str:
+    """One line a person can check a run against, read off the Config: the data and its split, the
+    network's shape (inputs to outputs) and activations, the loss, the optimizer and the budget."""
+    n_in, task, n_classes = data.shape(config)  # a preset's data is generated, never a CSV
+    loss_key, loss = losses.resolve(config.loss, task, config.loss_expr)
+    n_out, _ = loss.outputs(task, n_classes)
+    shape = "-".join(str(n) for n in (n_in, *config.hidden, n_out))
+    acts = []
+    for spec in dict.fromkeys(config.activation) if config.hidden else ():
+        names = [model.ACTIVATIONS[a][0] if a in model.ACTIVATIONS else "custom" for a in model.parse_activation(spec)]
+        acts.append(" + ".join(names))
+    held = f"{config.test_fraction:.0%} held out" if config.test_fraction else "no test set"
+    loss_name = f"custom loss {config.loss_expr}" if loss_key == losses.CUSTOM else losses.LOSSES[loss_key].label
+    return " · ".join(
+        (
+            f"{data.DATASETS[config.dataset].label}, {config.n_samples} samples, {held}",
+            f"{shape} {', '.join(acts)}".strip(),
+            loss_name,
+            f"{optim.OPTIMIZERS[config.optimizer].label}, learning rate {config.lr:g}",
+            f"{config.epochs} epochs",
+        )
+    )

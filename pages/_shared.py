@@ -18,8 +18,8 @@ from streamlit import runtime
 from streamlit.runtime.pages_manager import PagesManager
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from nnplay import charts, data, losses, model, optim, picture
-from nnplay.config import FIELDS, TYPES, Config, ConfigError, format_value
+from nnplay import charts, data, expr, losses, model, optim, picture
+from nnplay.config import FIELDS, PRESET_TITLES, PRESETS, TYPES, Config, ConfigError, describe, format_value
 from nnplay.export import ExportError, export
 from nnplay.frames import DEFAULT_SPEED, SPEEDS, frame_epochs
 from nnplay.limits import Limits, TrainerSlots, count_parameters
@@ -56,7 +56,7 @@ try:  # what st.altair_chart converts with (data as Arrow); without it, Altair's
 except ImportError:  # pragma: no cover
     _vega_lite_spec = None
 
-GROUPS = {
+GROUPS = {  # every control, by what it is about (the About page lists them so)
     "Data": (
         "dataset",
         "n_samples",
@@ -68,9 +68,10 @@ GROUPS = {
         "n_classes",
         "features",
     ),
-    "Network": ("hidden", "mix", "dropout", "init"),
+    "Network": ("hidden", "activation_expr", "mix", "dropout", "init"),
     "Training": (
         "loss",
+        "loss_expr",
         "optimizer",
         "lr",
         "momentum",
@@ -86,13 +87,25 @@ GROUPS = {
     ),
     "Device": ("device", "threads", "snapshot_every", "grid"),
 }
+# What a run is mostly about, on one screen under the page list (1400 x 900): two to a row, as the
+# sidebar is 240 px wide; the dataset has a row of its own, as its names are long. Each custom
+# choice is followed by its expression. The rest of each group waits in a collapsed expander.
+ESSENTIAL_ROWS = (("dataset",), ("hidden", "noise"), ("loss", "optimizer"), ("lr", "speed"))
+FOLLOWERS = {"hidden": "activation_expr", "loss": "loss_expr"}
+MORE = {
+    "Data": "More data options",
+    "Network": "More network options",
+    "Training": "More training options",
+    "Device": "Device",
+}
+EXPRESSIONS = {"activation_expr": expr.check_activation, "loss_expr": expr.check_loss}
 HIDEABLE = (*(name for names in GROUPS.values() for name in names), "csv", "speed")  # what ?hide= may name
 
 LABELS = {
     "dataset": {k: v.label for k, v in data.DATASETS.items()} | {data.CSV: "Uploaded CSV"},
-    "loss": {"auto": "auto (by task)"}
+    "loss": {"auto": "auto"}  # a column wide: the help says what it picks
     | {k: v.label for k, v in losses.LOSSES.items()}
-    | {"custom": "custom (expression)"},
+    | {"custom": "custom"},  # its expression follows it
     "optimizer": {k: v.label + ("" if v.make else " (unavailable)") for k, v in optim.OPTIMIZERS.items()},
     "schedule": {k: f"{k}: {v}" for k, v in optim.SCHEDULES.items()},
     "features": {k: v[0] for k, v in data.FEATURES.items()},
@@ -224,7 +237,10 @@ def current_trainer() -> Trainer | None:
 
 def set_config(config: Config) -> None:
     """Replace the Config from code (an upload, a lesson link); the widgets follow when frame() syncs them."""
-    st.session_state.config = config
+    ss = st.session_state
+    ss.config = config
+    for name in EXPRESSIONS:  # a refused draft (see sync_widgets) gives way to the new expression
+        ss.pop(f"w_{name}", None)
 
 
 # --- sidebar ------------------------------------------------------------------------------------
@@ -239,6 +255,8 @@ def sync_widgets(config: Config) -> None:
     """Put a Config's values into the widgets' state (they are drawn from there)."""
     ss = st.session_state
     for name in FIELDS:
+        if name in EXPRESSIONS and _refused(name):
+            continue  # left in its field to be mended, under the reason it was not applied
         if name not in ("hidden", "activation"):
             value = getattr(config, name)
             ss[f"w_{name}"] = list(value) if isinstance(value, tuple) else value
@@ -259,6 +277,9 @@ def _from_widgets() -> None:
     explained and changes nothing."""
     ss = st.session_state
     values = {name: ss[f"w_{name}"] for name in FIELDS if f"w_{name}" in ss and name not in ("hidden", "activation")}
+    for name in EXPRESSIONS:
+        if _refused(name):  # an expression that does not check is never applied: the run keeps its own
+            values[name] = getattr(ss.config, name)
     values["features"] = tuple(values.get("features", ss.config.features))
     layers = ss.w_layers
     for i in range(layers):  # a new layer starts like the one before it
@@ -278,6 +299,18 @@ def _from_widgets() -> None:
         return
     problems = limit_problems(config, ss.table)
     ss.config, ss.config_error = (ss.config, "; ".join(problems)) if problems else (config, None)
+
+
+def _refused(name: str) -> bool:
+    """Whether an expression's field holds text its check refuses."""
+    key = f"w_{name}"
+    if key not in st.session_state:
+        return False
+    try:
+        EXPRESSIONS[name](st.session_state[key])
+    except expr.ExprError:
+        return True
+    return False
 
 
 def limit_problems(config: Config, table) -> list[str]:
@@ -438,19 +471,48 @@ def _widget(name: str) -> None:
 
 
 def _activation_label(name: str) -> str:
-    return model.ACTIVATIONS[name][0] if name in model.ACTIVATIONS else "custom (expression)"
+    return model.ACTIVATIONS[name][0] if name in model.ACTIVATIONS else "custom"
 
 
-def _layers_widget() -> None:
-    ss = st.session_state
+def _layer_count() -> None:
     st.slider(
-        field_label("hidden"), 0, 8, key="w_layers", on_change=_from_widgets, help=FIELDS["hidden"].metadata["help"]
+        field_label("hidden"),
+        0,
+        8,
+        key="w_layers",
+        on_change=_from_widgets,
+        help=FIELDS["hidden"].metadata["help"] + ". Below: one row per layer, its neurons and its activation.",
     )
+
+
+def _layer_rows() -> None:
+    """One row per hidden layer, its neurons and its activation, under the layer count (whose help
+    says so): without labels, a two-layer network fits on the screen with the rest."""
     names = [*model.ACTIVATIONS, model.CUSTOM]
-    for i in range(ss.w_layers):
-        cols = st.columns([1, 1.5])
-        cols[0].number_input(f"layer {i + 1} neurons", 1, 256, step=1, key=f"w_n{i}", on_change=_from_widgets)
-        cols[1].selectbox("activation", names, key=f"w_a{i}", on_change=_from_widgets, format_func=_activation_label)
+    for i in range(st.session_state.w_layers):
+        left, right = st.columns([1, 1.3])
+        left.number_input(
+            f"layer {i + 1} neurons",
+            1,
+            256,
+            step=1,
+            key=f"w_n{i}",
+            on_change=_from_widgets,
+            label_visibility="collapsed",
+        )
+        right.selectbox(
+            f"layer {i + 1} activation",
+            names,
+            key=f"w_a{i}",
+            on_change=_from_widgets,
+            format_func=_activation_label,
+            label_visibility="collapsed",
+        )
+
+
+def _mix_rows() -> None:
+    names = [*model.ACTIVATIONS, model.CUSTOM]
+    for i in range(st.session_state.w_layers):
         st.selectbox(
             f"layer {i + 1}: mixed in parallel with",
             ["none", *names],
@@ -473,32 +535,113 @@ def next_frame(trainer: Trainer, factor: int = 1) -> int:
 def sidebar() -> None:
     ss = st.session_state
     config, hide = ss.config, ss.hide
-    for group, names in GROUPS.items():
-        with st.sidebar.expander(group, expanded=group in ("Data", "Network", "Training")):
-            for name in names:
-                if name in hide or not _visible(name, config):
-                    continue
-                if name == "hidden":
-                    _layers_widget()
-                else:
-                    _widget(name)
-            if group == "Data" and "csv" not in hide:
-                _csv_upload()
-            if group == "Training" and "speed" not in hide:
-                st.select_slider(
-                    "speed",
-                    list(SPEEDS),
-                    key="w_speed",
-                    help="How fast the epochs go by. Every speed starts with one epoch a frame, where the network "
-                    "changes most, and then trains more epochs a frame; slow motion stays at one epoch a frame.",
-                    on_change=_set_speed,
-                )
-            if group == "Device":
-                st.caption(
-                    f"CUDA available: {'yes — ' + torch.cuda.get_device_name() if torch.cuda.is_available() else 'no'}"
-                )
-    if ss.config_error:
-        st.sidebar.error(f"Not applied — {ss.config_error}")
+    shown = {name for names in GROUPS.values() for name in names if name not in hide and _visible(name, config)}
+    shown |= {"speed", "csv"} - hide
+    with st.sidebar:
+        _presets()
+        for row in ESSENTIAL_ROWS:
+            names = [name for name in row if name in shown]
+            cells = st.columns(len(names)) if len(names) > 1 else [st.container() for _ in names]
+            for cell, name in zip(cells, names):
+                with cell:
+                    _control(name)
+            if "hidden" in names:
+                _layer_rows()
+            for name in row:
+                if FOLLOWERS.get(name) in shown:
+                    _expression(FOLLOWERS[name], config)
+        if ss.config_error:  # on the screen with the controls, whichever one it came from
+            st.error(f"Not applied — {ss.config_error}")
+        placed = {name for row in ESSENTIAL_ROWS for name in row} | set(FOLLOWERS.values())
+        for group, title in MORE.items():
+            names = [name for name in GROUPS[group] if name in shown and name not in placed]
+            csv = group == "Data" and "csv" in shown
+            mixes = group == "Network" and "hidden" in shown and ss.w_layers > 0
+            if not (names or csv or mixes):
+                continue  # hide= took all of it
+            with st.expander(title):
+                for name in names:
+                    _control(name)
+                if csv:
+                    _csv_upload()
+                if mixes:
+                    _mix_rows()
+                if group == "Device":
+                    cuda = torch.cuda.get_device_name() if torch.cuda.is_available() else None
+                    st.caption(f"CUDA available: {'yes — ' + cuda if cuda else 'no'}")
+
+
+def _control(name: str) -> None:
+    if name == "hidden":
+        _layer_count()
+    elif name == "speed":
+        st.select_slider(
+            "speed",
+            list(SPEEDS),
+            key="w_speed",
+            help="How fast the epochs go by. Every speed starts with one epoch a frame, where the network "
+            "changes most, and then trains more epochs a frame; slow motion stays at one epoch a frame.",
+            on_change=_set_speed,
+        )
+    else:
+        _widget(name)
+
+
+def _expression(name: str, config: Config) -> None:
+    """The custom loss or activation in use, editable; a change that does not check stays in its
+    field, with the reason, and the run keeps the expression it had."""
+    in_use = getattr(config, name)
+    expression_field(
+        "custom loss of y_pred and y" if name == "loss_expr" else "custom activation of x",
+        f"w_{name}",
+        EXPRESSIONS[name],
+        refused=f"Not applied (training keeps {in_use}):",
+        on_change=_from_widgets,
+        help=FIELDS[name].metadata["help"] + "; the Lab plots it",
+    )
+
+
+def expression_field(label: str, key: str, check, *, refused: str = "Not usable:", **kwargs):
+    """A text field for an expression (nnplay.expr), checked each time it is entered: what
+    ``check`` makes of the text, or None after saying why not (see refusal), with a caret under the
+    fault. The Lab's editors and the sidebar's custom loss and activation are this field."""
+    text = st.text_input(label, key=key, max_chars=expr.MAX_CHARS, **kwargs)
+    try:
+        return check(text)
+    except expr.ExprError as exc:
+        refusal(str(exc), refused)
+        return None
+
+
+def refusal(message: str, title: str = "Not usable:") -> None:
+    """An expression's problem (an ExprError's message): ``title`` and the reason as text, where
+    they wrap in a narrow sidebar, then the expression with its caret under the offending part in
+    a code block, which keeps the caret's column."""
+    reason, _, pointed = message.partition("\n")
+    st.error(literal(f"{title} {reason}"))
+    if pointed:
+        st.code(pointed, language=None)
+
+
+def _presets() -> None:
+    """The ready-made experiments (nnplay.config.PRESETS), each with what it is."""
+    # Its state is tracked so a choice can close it: left open, it covered the run it had started.
+    popover = st.popover(
+        "Start from a preset", icon=":material/auto_awesome:", width="stretch", key="presets", on_change="rerun"
+    )
+    with popover:
+        for name, config in PRESETS.items():
+            title = PRESET_TITLES[name]
+            st.button(title[0].upper() + title[1:], key=f"preset_{name}", on_click=_use_preset, args=(name,))
+            st.caption(describe(config))
+
+
+def _use_preset(name: str) -> None:
+    ss = st.session_state
+    set_config(PRESETS[name])
+    ss.trainer, ss.running, ss.config_error = None, True, None  # a fresh run of it, from its first epoch
+    ss.presets = False  # the popover closes
+    ss.notice = f"Started from {PRESET_TITLES[name]}: {describe(PRESETS[name])}."
 
 
 def _csv_upload() -> None:

@@ -6,7 +6,7 @@ import streamlit as st
 from nnplay import charts, lab
 from nnplay.config import ConfigError
 from nnplay.expr import ExprError
-from pages._shared import frame, set_config
+from pages._shared import expression_field, frame, notices, refusal, set_config
 
 frame()
 ss = st.session_state
@@ -15,6 +15,7 @@ st.write(
     "Write a loss or an activation as a formula. It is checked before anything runs: only numbers, "
     "the variables, + − × ÷ **, and " + ", ".join(f"`{f}`" for f in lab.expr.FUNCTIONS) + "."
 )
+notices()  # what "Use this ..." did, above the editors
 
 
 def use(changes: dict, done: str) -> None:
@@ -28,20 +29,16 @@ def use(changes: dict, done: str) -> None:
 
 
 def use_loss():
-    use({"loss": "custom", "loss_expr": ss.lab_loss}, "The custom loss is in use (see Training in the sidebar).")
+    text = ss.lab_loss
+    use({"loss": "custom", "loss_expr": text}, f"Training now uses the custom loss {text} (under loss in the sidebar).")
 
 
 def use_activation():
+    text = ss.lab_activation
     use(
-        {"activation": ("custom",), "activation_expr": ss.lab_activation},
-        "Every hidden layer now uses the custom activation.",
+        {"activation": ("custom",), "activation_expr": text},
+        f"Every hidden layer now uses the custom activation {text} (under hidden layers in the sidebar).",
     )
-
-
-def refusal(message: str) -> None:
-    """An expression's problem, with its caret under the offending part (kept as plain text)."""
-    st.error("Not usable:")
-    st.code(message, language=None)
 
 
 if ss.get("lab_error"):
@@ -55,11 +52,8 @@ def editor(title: str, key: str, default: str, curve, chart, valid: str, label: 
     """An expression editor: live validation, a plot of the function, and a button that uses it."""
     st.subheader(title)
     ss.setdefault(key, default)
-    text = st.text_input(title, key=key, max_chars=300, label_visibility="collapsed")
-    try:
-        frame_ = curve(text)
-    except ExprError as exc:
-        refusal(str(exc))
+    frame_ = expression_field(title, key, curve, label_visibility="collapsed")
+    if frame_ is None:
         return
     st.success(valid)
     st.altair_chart(chart(alt.Chart(frame_).mark_line()).properties(height=220))

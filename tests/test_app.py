@@ -681,7 +681,9 @@ def test_lab_use_button_rechecks_edited_text_and_draws_the_scatter():
     at.button(key="use_loss").click()
     ok(at.run())
     assert at.session_state["config"].loss == "auto"
-    assert any("was never closed" in c.value for c in at.code)
+    said = literal("Not usable: loss_expr: not a valid expression: '(' was never closed")
+    assert said in [e.value for e in at.error]
+    assert any("mean(y_pred - y\n" in c.value and c.value.endswith("^") for c in at.code)
 
 
 def test_a_step_click_echoed_by_a_tick_trains_once(monkeypatch):
@@ -747,3 +749,125 @@ def test_live_charts_have_their_tooltips_when_paused_not_while_playing():
     at.button(key="pause").click()
     ok(at.run())
     assert tooltips(at) == {"boundary": True, "loss": True, "drift": True}
+
+
+def sidebar_text_input(at, key):
+    (field,) = [t for t in at.sidebar.text_input if t.key == key]
+    return field
+
+
+def test_a_custom_loss_from_a_link_is_shown_in_the_sidebar_and_edited_there():
+    at = ok(app(dataset="plane", loss="custom", loss_expr="mean(abs(y_pred - y)**3)", autoplay="0"))
+    field = sidebar_text_input(at, "w_loss_expr")
+    assert field.value == "mean(abs(y_pred - y)**3)"
+    old = at.session_state["trainer"]
+    field.set_value("mean((y_pred - y)**2) + 0.1*mean(abs(y_pred - y))")
+    ok(at.run())
+    wanted = "mean((y_pred - y)**2) + 0.1*mean(abs(y_pred - y))"
+    assert at.session_state["config"].loss_expr == wanted
+    assert at.session_state["trainer"].loss.label == f"Custom: {wanted}" != old.loss.label
+    assert at.query_params["loss_expr"] == wanted  # a copied link carries it
+    assert sidebar_text_input(at, "w_loss_expr").value == wanted
+    at = ok(app(dataset="plane", loss="custom", hide="loss_expr", autoplay="0"))
+    assert not [t for t in at.text_input if t.key == "w_loss_expr"]  # hide= takes it, as any control
+
+
+def test_a_custom_activation_is_shown_under_the_layers_and_kept_across_pages():
+    at = ok(app(activation="custom", activation_expr="x * tanh(x)", autoplay="0"))
+    assert sidebar_text_input(at, "w_activation_expr").value == "x * tanh(x)"
+    sidebar_text_input(at, "w_activation_expr").set_value("sin(x) + 0.5*x")
+    ok(at.run())
+    assert "Expression('sin(x) + 0.5*x')" in repr(at.session_state["trainer"].model)
+    at.selectbox(key="w_a1").set_value("relu")  # one layer custom, the other not: still shown
+    ok(at.run())
+    assert at.session_state["config"].activation == ("custom", "relu")
+    for page in ("pages/compare.py", "pages/playground.py"):
+        at.switch_page(page)
+        ok(at.run())
+        assert sidebar_text_input(at, "w_activation_expr").value == "sin(x) + 0.5*x", page
+
+
+def test_a_bad_expression_in_the_sidebar_is_explained_with_a_caret_and_not_applied():
+    at = ok(app(dataset="plane", loss="custom", autoplay="0"))
+    config, trainer = at.session_state["config"], at.session_state["trainer"]
+    sidebar_text_input(at, "w_loss_expr").set_value("mean((y_pred - y)**2")
+    ok(at.run())
+    assert at.session_state["config"] == config and at.session_state["trainer"] is trainer
+    (error,) = [e.value for e in at.sidebar.error]
+    reason = "not a valid expression: '(' was never closed"
+    assert error == literal(f"Not applied (training keeps {config.loss_expr}): {reason}")
+    (code,) = [c.value for c in at.sidebar.code]
+    line, caret = code.splitlines()
+    assert line.strip() == "mean((y_pred - y)**2"
+    assert line[caret.index("^")] == "("  # under the parenthesis left open
+    assert sidebar_text_input(at, "w_loss_expr").value == "mean((y_pred - y)**2"  # left there to mend
+    at.select_slider(key="w_lr").set_value(0.1)  # another change still applies; the loss stays
+    ok(at.run())
+    assert at.session_state["config"] == config.replace(lr=0.1)
+    sidebar_text_input(at, "w_loss_expr").set_value("mean((y_pred - y)**2)")
+    ok(at.run())
+    assert at.session_state["config"].loss_expr == "mean((y_pred - y)**2)"
+    assert not at.sidebar.error and not at.sidebar.code
+
+
+def test_the_sidebar_shows_the_expression_in_use_after_a_page_switch():
+    at = ok(app(dataset="plane", loss="custom", autoplay="0"))
+    sidebar_text_input(at, "w_loss_expr").set_value("mean(abs(y_pred - y))")
+    ok(at.run())
+    for page in ("pages/compare.py", "pages/playground.py"):
+        at.switch_page(page)
+        ok(at.run())
+        assert sidebar_text_input(at, "w_loss_expr").value == "mean(abs(y_pred - y))", page
+    at.switch_page("pages/lab.py")
+    ok(at.run())
+    at.text_input(key="lab_loss").set_value("mean((y_pred - y)**2)")
+    at.button(key="use_loss").click()
+    ok(at.run())
+    assert sidebar_text_input(at, "w_loss_expr").value == "mean((y_pred - y)**2)"  # the Lab's, now in use
+
+
+def test_the_labs_use_button_says_what_it_did():
+    at = ok(app(autoplay="0"))
+    at.switch_page("pages/lab.py")
+    ok(at.run())
+    at.text_input(key="lab_loss").set_value("mean(abs(y_pred - y)**3)")
+    ok(at.run())
+    at.button(key="use_loss").click()
+    ok(at.run())
+    assert any(literal("mean(abs(y_pred - y)**3)") in i.value for i in at.info), [i.value for i in at.info]
+    assert sidebar_text_input(at, "w_loss_expr").value == "mean(abs(y_pred - y)**3)"
+
+
+def test_a_preset_from_the_sidebar_sets_every_control_and_ends_where_the_command_line_does(capsys):
+    from nnplay.__main__ import main
+    from nnplay.config import PRESETS, describe
+
+    at = ok(app(dataset="spiral", lr="0.3", hidden="16,16,16", autoplay="0"))
+    captions = [c.value for c in at.sidebar.caption]
+    for preset in PRESETS.values():  # each says what it is
+        assert describe(preset) in captions
+    old = at.session_state["trainer"]
+    at.button(key="preset_article").click()
+    ok(at.run())
+    article = PRESETS["article"]
+    assert at.session_state["config"] == article
+    assert at.selectbox(key="w_dataset").value == "make_classification"
+    assert at.number_input(key="w_n_samples").value == 100
+    assert at.slider(key="w_test_fraction").value == 0.0
+    assert at.slider(key="w_layers").value == 2
+    assert [at.number_input(key=f"w_n{i}").value for i in range(2)] == [8, 4]
+    assert [at.selectbox(key=f"w_a{i}").value for i in range(2)] == ["relu", "relu"]
+    assert (at.selectbox(key="w_loss").value, at.selectbox(key="w_optimizer").value) == ("bce", "sgd")
+    assert at.select_slider(key="w_lr").value == 0.1
+    assert any(literal("Started from the article's experiment") in i.value for i in at.info)
+    trainer = at.session_state["trainer"]
+    assert trainer is not old and trainer.epoch == 0 and at.session_state["running"]
+    while at.session_state["running"]:
+        ok(at.run())
+    assert trainer.epoch == article.epochs
+    capsys.readouterr()
+    assert main(["train", "--preset", "article", "--json"]) == 0
+    cli = json.loads(capsys.readouterr().out)["final"]["train_loss"]
+    shown = {m.label: m.value for m in at.get_by_key("metrics").get("metric")}
+    assert float(shown["train loss"]) == pytest.approx(cli, abs=5e-5)  # four decimals on screen
+    assert trainer.evaluate()["train_loss"] == pytest.approx(cli, rel=1e-6)

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from nnplay import model
-from nnplay.config import ARTICLE, FIELDS, PRESETS, Config, ConfigError, format_value
+from nnplay.config import ARTICLE, FIELDS, PRESET_TITLES, PRESETS, Config, ConfigError, describe, format_value
 
 from .strategies import configs
 
@@ -53,6 +53,20 @@ def test_article_preset_is_the_articles_experiment():
         (8, 4),
     )
     assert (ARTICLE.loss, ARTICLE.optimizer, ARTICLE.lr, ARTICLE.batch_size) == ("bce", "sgd", 0.1, 0)
+
+
+def test_each_preset_is_described_from_its_settings():
+    assert set(PRESET_TITLES) == set(PRESETS)
+    assert describe(ARTICLE) == (
+        "The article's 5 features, 100 samples, no test set · 5-8-4-1 ReLU · Binary cross-entropy · "
+        "SGD, learning rate 0.1 · 1000 epochs"
+    )
+    assert "5-8-4-1 ReLU + tanh, ReLU" in describe(PRESETS["article_mixed"])
+    regression = describe(PRESETS["article_regression"])
+    assert "500 samples, 20% held out · 20-8-4-1 ReLU · Mean squared error" in regression
+    assert "Spiral, 200 samples" in describe(Config(dataset="spiral", n_samples=200))
+    changed = describe(Config(hidden=(), loss="custom", loss_expr="mean(abs(y_pred - y))", lr=0.5))
+    assert "· 2-1 ·" in changed and "custom loss mean(abs(y_pred - y))" in changed and "learning rate 0.5" in changed
 
 
 @pytest.mark.parametrize(
