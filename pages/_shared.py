@@ -33,7 +33,10 @@ RATE_STEPS = (0.0, 1e-5, 1e-4, 1e-3, 3e-3, 0.01, 0.03, 0.1, 0.3, 1.0)
 TICK_SECONDS = 0.15
 UNTRAINED_SECONDS = 1.0  # how long a run shows its untrained network before the first epoch,
 UNTRAINED_TICKS = 5  # and for at least how many of the browser's ticks
-PAINT_FIRST = True  # a session's first Playground run sends the untrained boundary alone; its first tick the rest
+PAINT_FIRST = True  # a session's first Playground run sends the untrained boundary alone; its first tick the rest,
+# this long after: a new tab takes about half a second to load and draw its first chart, and the
+# sidebar's forty controls, sent 0.15 s after it, held the boundary back by another half second.
+REST_SECONDS = 0.6
 LIMITS = Limits.from_env()
 
 

@@ -10,6 +10,7 @@ from nnplay import charts
 from pages._shared import (
     LIMITS,
     PAINT_FIRST,
+    REST_SECONDS,
     TICK_SECONDS,
     UNTRAINED_SECONDS,
     UNTRAINED_TICKS,
@@ -268,7 +269,7 @@ def waiting_text(slots, me) -> str:
 
 
 ss.page_run = True
-st.fragment(live, run_every=TICK_SECONDS if ss.running or ss.rest_pending else None)()
+st.fragment(live, run_every=REST_SECONDS if ss.rest_pending else TICK_SECONDS if ss.running else None)()
 if ss.rest_pending:
     st.stop()
 downloads(trainer)
