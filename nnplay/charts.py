@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import functools
 import io
+import itertools
 from typing import NamedTuple
 
 import altair as alt
@@ -482,90 +483,195 @@ def gradient_chart(history: pd.DataFrame) -> alt.Chart:
     )
 
 
-def network_chart(weights: list[np.ndarray], input_names: list[str], output_names: list[str]) -> alt.Chart:
-    """The network as a graph: a column of nodes per layer; links coloured by the weight's sign
-    and as thick as its size (TensorFlow Playground's view)."""
-    sizes = [weights[0].shape[1]] + [w.shape[0] for w in weights]
-    nodes, links = [], []
-    for layer, n in enumerate(sizes):
-        for i in range(n):
-            name = input_names[i] if layer == 0 else output_names[i] if layer == len(sizes) - 1 else f"h{layer}.{i + 1}"
-            nodes.append({"layer": layer, "y": 1 - (i + 0.5) / n, "name": name})  # first on top
-    top = max(float(np.abs(w).max()) for w in weights) or 1.0
-    for layer, w in enumerate(weights):
-        n_out, n_in = w.shape
-        for j in range(n_out):
-            for i in range(n_in):
-                value = float(w[j, i])
-                links.append(
-                    {
-                        "id": f"{layer}-{i}-{j}",
-                        "x": layer,
-                        "y": 1 - (i + 0.5) / n_in,
-                        "x2": layer + 1,
-                        "y2": 1 - (j + 0.5) / n_out,
-                        "weight": value,
-                        "sign": "positive" if value >= 0 else "negative",
-                        "width": 0.3 + 4.5 * abs(value) / top,
-                    }
-                )
-    link_frame = pd.DataFrame(links)
-    edge = (
-        alt.Chart(link_frame)
+NETWORK_BOX = 36  # pixels per side of a hidden neuron's map in the network diagram
+NETWORK_STEP = 190  # pixels from one layer's column to the next
+MAX_DRAWN_UNITS = 32  # the widest layer the diagram draws: past it the maps are specks,
+MAX_DRAWN_LINKS = 1200  # and the most links (a 2-32-32-1 network's 1 120): past them a blur
+MAP_CELLS = 4800  # grid points of all the neuron maps together, at most (the default 8-4's at 20 × 20)
+
+
+def network_drawable(trainer) -> bool:
+    """Whether a Trainer's network is worth drawing as a diagram (MAX_DRAWN_UNITS, MAX_DRAWN_LINKS)."""
+    sizes = [trainer.data.n_features, *(layer.out_features for layer in trainer.model.linears)]
+    links = sum(a * b for a, b in itertools.pairwise(sizes))
+    return max(sizes) <= MAX_DRAWN_UNITS and links <= MAX_DRAWN_LINKS
+
+
+def map_resolution(hidden: tuple[int, ...]) -> int:
+    """Grid points per side of each neuron's map: 20 (a map drawn 36 pixels wide shows no more),
+    fewer when a larger network's maps would add up past MAP_CELLS (two layers of 32: 8 × 8 each)."""
+    return int(np.clip(np.sqrt(MAP_CELLS / max(1, sum(hidden))), 4, 20))
+
+
+def activation_levels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A layer's activations -> (a palette index per value, the palette): the boundary map's diverging
+    colours, orange below zero, grey at zero, blue above, on TensorFlow Playground's -1…1 (tanh's
+    range), stretched to the layer's largest size where it goes past (ReLU). One scale per layer, so
+    its neurons compare; a diverged network's NaNs show as grey."""
+    values = np.nan_to_num(values, nan=0.0, posinf=0.0, neginf=0.0)
+    top = max(1.0, float(np.abs(values).max(initial=0.0)))
+    # colour_levels reads a 3-D array as class probabilities: hand it the values as one 2-D sheet
+    index, palette = colour_levels(values.reshape(-1, values.shape[-1]), "regression", value_range=(-top, top))
+    return index.reshape(values.shape), palette
+
+
+def trainer_network_chart(trainer, *, axes=(0, 1)) -> Figure:
+    """A Trainer's network_chart as the app shows it, each neuron's map over the boundary's plane
+    (raw inputs ``axes``, the others at their mean), from one forward pass of a small grid."""
+    model, d = trainer.model, trainer.data
+    weights = [layer.weight.detach().cpu().numpy() for layer in model.linears]
+    hidden = tuple(w.shape[0] for w in weights[:-1])
+    maps = trainer.neuron_grids(resolution=map_resolution(hidden), axes=axes) if hidden else []
+    outputs = d.class_names if model.n_output > 1 else ["output"]
+    titles = ["input", *(f"layer {i} · {a}" for i, a in enumerate(model.activation_names, 1)), "output"]
+    return network_chart(weights, d.feature_names, outputs, maps, titles=titles)
+
+
+def network_chart(
+    weights: list[np.ndarray],
+    input_names: list[str],
+    output_names: list[str],
+    maps: list[np.ndarray],
+    *,
+    titles: list[str] | None = None,
+) -> Figure:
+    """The network as TensorFlow Playground draws it: a column per layer, each hidden neuron drawn as
+    its activation over the input plane (``maps``: per hidden layer ``[units, r, r]`` with row 0 at
+    the bottom, as the boundary's grid, or ``[units, r]`` on a line), links coloured by the weight's
+    sign and as thick as its size, ``titles`` over the columns.
+
+    A frame is its data: the maps' cells and the links' weights. Where everything sits, and the
+    spec, are worked out once per network shape (_network_layout)."""
+    # A line's neurons vary along x only: drawn as squares whose rows repeat, like the plane's.
+    maps = [np.broadcast_to(g[:, None, :], (len(g), g.shape[1], g.shape[1])) if g.ndim == 2 else g for g in maps]
+    sizes = (weights[0].shape[1], *(w.shape[0] for w in weights))
+    res = maps[0].shape[-1] if maps else 0
+    layout = _network_layout(sizes, res, tuple(input_names), tuple(output_names), tuple(titles or ()))
+    small = np.uint8 if max(layout.extent) + 3 < 256 else np.uint16
+    if maps:
+        index = np.concatenate([activation_levels(g)[0] for g in maps])
+        # One tall map of every neuron's rows (a run never leaves its row), each row then moved to its map's place.
+        stacked = heatmap_cells(index.reshape(-1, res))
+        row = stacked["y"].to_numpy(dtype=int) // 2
+        ox, oy = layout.origins[row // res].T
+        y = oy + 2 * (row % res)
+        cells = pd.DataFrame(
+            {
+                "x": (ox + stacked["x"]).astype(small),
+                "x2": (ox + stacked["x2"]).astype(small),
+                "y": y.astype(small),
+                "y2": (y + 3).astype(small),
+                "c": stacked["c"],
+            }
+        )
+    else:
+        cells = pd.DataFrame({k: np.zeros(0, dtype=small) for k in ("x", "x2", "y", "y2", "c")})
+    w = np.concatenate([np.ravel(w) for w in weights])  # layer by layer, each row of w a neuron's inputs
+    peak = float(np.nanmax(np.abs(w), initial=0.0)) or 1.0
+    links = layout.links.assign(
+        weight=w,
+        sign=pd.Categorical(np.where(w >= 0, "positive", "negative"), categories=["positive", "negative"]),
+        width=0.3 + 4.5 * np.abs(w) / peak,
+    )
+    return Figure(layout.spec, {"cells": cells, "links": links, "nodes": layout.nodes})
+
+
+class _Layout(NamedTuple):
+    extent: tuple[int, int]  # the diagram's size in half cells of a map, the unit of every place
+    origins: np.ndarray  # [hidden neurons, 2]: each map's lower-left corner
+    links: pd.DataFrame  # each link's ends and name, layer by layer, in the order of the weights' rows
+    nodes: pd.DataFrame  # the inputs' and outputs' dots, their names and the columns' titles
+    spec: dict
+
+
+@functools.lru_cache(maxsize=64)
+def _network_layout(sizes, res, input_names, output_names, titles) -> _Layout:
+    """Where a network of these layer sizes draws each map, link and name. Callers share the result
+    and must not change it."""
+    box = int(np.clip(320 // max(sizes), 10, NETWORK_BOX))  # the tallest column in about 420 pixels
+    side = 2 * (res or 10)  # a map's side in half cells
+    px = box / side
+
+    def units(pixels: float) -> int:
+        return int(np.ceil(pixels / px))
+
+    pitch = side + max(2, side // 3)
+    step, top, gap = units(NETWORK_STEP), units(24), units(12)
+    left = units(7 * max(map(len, input_names)) + 24)
+    right = units(7 * max(map(len, output_names)) + 24)
+    body = max(sizes) * pitch
+    extent = (left + (len(sizes) - 1) * step + right, body + top)
+    cx = [left + c * step for c in range(len(sizes))]
+
+    def cy(i: int, n: int) -> int:  # first on top
+        return round(body / 2 + ((n - 1) / 2 - i) * pitch)
+
+    def name(layer: int, i: int) -> str:
+        return input_names[i] if layer == 0 else output_names[i] if layer == len(sizes) - 1 else f"h{layer}.{i + 1}"
+
+    half = [0] + [side // 2] * (len(sizes) - 2) + [0]  # a map's links meet its sides, a dot's its centre
+    links = pd.DataFrame(
+        [
+            (
+                cx[layer] + half[layer],
+                cy(i, n_in),
+                cx[layer + 1] - half[layer + 1],
+                cy(j, n_out),
+                f"{name(layer, i)} → {name(layer + 1, j)}",
+            )
+            for layer, (n_in, n_out) in enumerate(itertools.pairwise(sizes))
+            for j in range(n_out)
+            for i in range(n_in)
+        ],
+        columns=["x", "y", "x2", "y2", "link"],
+    )
+    origins = np.array(
+        [(cx[layer] - side // 2, cy(i, n) - side // 2) for layer, n in enumerate(sizes[1:-1], 1) for i in range(n)],
+        dtype=int,
+    ).reshape(-1, 2)
+    nodes = pd.DataFrame(
+        [(cx[0], cy(i, sizes[0]), cx[0] - gap, n, "right", 110) for i, n in enumerate(input_names)]
+        + [(cx[-1], cy(i, sizes[-1]), cx[-1] + gap, n, "left", 110) for i, n in enumerate(output_names)]
+        + [(c, extent[1] - top // 2, c, t, "center", 0) for c, t in zip(cx, titles)],
+        columns=["x", "y", "tx", "text", "align", "dot"],
+    )
+    _, palette = activation_levels(np.zeros((1, 1)))
+    colours = tuple(_hex(rgb) for rgb in LIGHTEN + (1 - LIGHTEN) * palette)
+    return _Layout(extent, origins, links, nodes, _network_look(extent, (extent[0] * px, extent[1] * px), colours))
+
+
+@_look
+def _network_look(extent, size, colours):
+    x_scale = alt.Scale(domain=[0, extent[0]], nice=False, zero=False)
+    y_scale = alt.Scale(domain=[0, extent[1]], nice=False, zero=False)
+    x, y = alt.X("x:Q", scale=x_scale, axis=None), alt.Y("y:Q", scale=y_scale, axis=None)
+    # Every map in one rect mark, on the same scales as the links (half cells).
+    maps = _heatmap(extent[1] / 2, extent[0] / 2, colours, alt.NamedData("cells"))
+    edges = (
+        alt.Chart(alt.NamedData("links"))
         .mark_rule(opacity=0.7)
         .encode(
-            x=alt.X("x:Q", axis=None),
-            y=alt.Y("y:Q", axis=None, scale=alt.Scale(domain=[0, 1])),
+            x=x,
+            y=y,
             x2=alt.X2("x2:Q"),
             y2=alt.Y2("y2:Q"),
             color=alt.Color(
-                "sign:N",
-                scale=alt.Scale(domain=["positive", "negative"], range=[PALETTE[1], PALETTE[0]]),
-                title="weight",
+                "sign:N", scale=alt.Scale(domain=["positive", "negative"], range=[PALETTE[1], PALETTE[0]]), legend=None
             ),
             strokeWidth=alt.StrokeWidth("width:Q", scale=None, legend=None),
-            tooltip=[alt.Tooltip("weight:Q", format=".3f")],
+            tooltip=[alt.Tooltip("link:N"), alt.Tooltip("weight:Q", format=".3f")],
         )
     )
-    node = (
-        alt.Chart(pd.DataFrame(nodes))
-        .mark_circle(size=220, color="#666666", opacity=1)
-        .encode(x=alt.X("layer:Q"), y=alt.Y("y:Q"), tooltip=[alt.Tooltip("name:N")])
+    nodes = alt.Chart(alt.NamedData("nodes"))
+    dots = nodes.mark_circle(color="#666666", opacity=1).encode(
+        x=x, y=y, size=alt.Size("dot:Q", scale=None, legend=None), tooltip=[alt.Tooltip("text:N")]
     )
-    inputs = alt.Chart(pd.DataFrame([n for n in nodes if n["layer"] == 0]))
-    outputs = alt.Chart(pd.DataFrame([n for n in nodes if n["layer"] == len(sizes) - 1]))
-    labels = [
-        chart.mark_text(dx=dx, align=align, color="#888888", fontSize=13).encode(
-            x=alt.X("layer:Q"), y=alt.Y("y:Q"), text=alt.Text("name:N")
-        )
-        for chart, dx, align in ((inputs, -16, "right"), (outputs, 16, "left"))
-    ]
-    return alt.layer(edge, node, *labels).properties(width=max(300, 110 * len(sizes)), height=SIZE)
-
-
-def neuron_charts(grids: list[np.ndarray], *, size: int = 70) -> alt.Chart:
-    """Small multiples: each hidden neuron's activation over the input plane, one row per layer."""
-    rows = []
-    for layer, g in enumerate(grids, start=1):
-        for unit, values in enumerate(g, start=1):
-            lo, hi = float(values.min()), float(values.max())
-            t = (values - lo) / (hi - lo) if hi > lo else np.full_like(values, 0.5)
-            rgb = colour_grid(t[::-1], "binary")
-            rows.append(
-                {"layer": f"layer {layer}", "unit": unit, "url": _png(rgb, 1.0), "range": f"{lo:.2f} … {hi:.2f}"}
-            )
-    frame = pd.DataFrame(rows)
-    return (
-        alt.Chart(frame)
-        .mark_image(width=size, height=size)
-        .encode(
-            x=alt.X("unit:O", title="neuron"),
-            y=alt.Y("layer:N", title=None),
-            url=alt.Url("url:N"),
-            tooltip=[alt.Tooltip("layer"), alt.Tooltip("unit"), alt.Tooltip("range")],
-        )
-        .properties(width=alt.Step(size + 8), height=alt.Step(size + 8))
+    # Names and titles in one text mark, each row with its own alignment (a mark's align is no
+    # encoding channel; an expression of a dozen rows costs the browser nothing).
+    labels = nodes.mark_text(align=alt.ExprRef("datum.align"), color="#888888", fontSize=13).encode(
+        x=alt.X("tx:Q", scale=x_scale, axis=None), y=y, text=alt.Text("text:N")
     )
+    return alt.layer(maps, edges, dots, labels).properties(width=size[0], height=size[1], usermeta=CANVAS)
 
 
 def compare_chart(curves: pd.DataFrame, *, title: str = "", log_scale: bool = False) -> alt.Chart:

@@ -762,6 +762,16 @@ def boundary(trainer: Trainer, *, title="", size=None, legend=True, live=False, 
     return boundary_view(trainer, **view).chart(title, size, legend, live)
 
 
+NETWORK_CAPTION = (
+    "Each square is a neuron's output across the inputs the boundary shows: orange below zero, blue above. "
+    "Links are coloured by the weight's sign and drawn as thick as its size."
+)
+NOT_DRAWN = (
+    f"The network is not drawn: more than {charts.MAX_DRAWN_UNITS} neurons in a layer or "
+    f"{charts.MAX_DRAWN_LINKS} links in all would be too dense to read."
+)
+
+
 # --- saving and loading --------------------------------------------------------------------------
 
 

@@ -5,7 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from nnplay import charts
-from pages._shared import current_trainer, frame, notices
+from pages._shared import NETWORK_CAPTION, NOT_DRAWN, current_trainer, draw, frame, notices
 
 frame()
 trainer = current_trainer()
@@ -15,34 +15,29 @@ if trainer is None:
 model, d = trainer.model, trainer.data
 
 st.subheader("Network")
-st.caption("Links are coloured by the weight's sign and drawn as thick as its size.")
-outputs = d.class_names if model.n_output > 1 else ["output"]
 with st.container(key="network"):
-    weights = [layer.weight.detach().cpu().numpy() for layer in model.linears]
-    st.altair_chart(charts.network_chart(weights, d.feature_names, outputs))
+    if charts.network_drawable(trainer):
+        st.caption(NETWORK_CAPTION)
+        draw(charts.trainer_network_chart(trainer), width="content")  # stretched, the maps lose their shape
+        if d.raw_dims > 2:
+            st.caption(f"The plane: {d.raw_names[0]} and {d.raw_names[1]}, the other inputs at their mean.")
+    else:
+        st.caption(NOT_DRAWN)
 st.code(repr(model), language="text")
 
-st.subheader("What each neuron responds to")
-with st.container(key="neurons"):
-    if not model.layers:
-        st.info("No hidden layers: the network is a logistic (or linear) regression.")
-    elif d.raw_dims > 2:
-        st.info("Neuron maps are drawn over a 2-D input plane; this data set has more inputs.")
-    elif d.raw_dims == 1:
+if model.layers and d.raw_dims == 1:  # on a line, each neuron's output reads better as a curve
+    st.subheader("What each neuron responds to")
+    with st.container(key="neurons"):
         grids = trainer.neuron_grids(resolution=100)
         frame = pd.concat(
             [
-                pd.DataFrame(
-                    {"x": trainer.data.plane(100)[0], "activation": g[u], "neuron": f"layer {i + 1} · {u + 1}"}
-                )
+                pd.DataFrame({"x": d.plane(100)[0], "activation": g[u], "neuron": f"layer {i + 1} · {u + 1}"})
                 for i, g in enumerate(grids)
                 for u in range(len(g))
             ]
         )
         x = alt.X("x:Q", title=d.raw_names[0], scale=alt.Scale(zero=False))  # the input's span, not from 0
         st.altair_chart(alt.Chart(frame).mark_line().encode(x=x, y="activation:Q", color="neuron:N"))
-    else:
-        st.altair_chart(charts.neuron_charts(trainer.neuron_grids(resolution=40)))
 
 history = trainer.history
 if len(history):

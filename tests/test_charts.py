@@ -1,6 +1,8 @@
+import altair as alt
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 
 from nnplay import charts
 from nnplay.config import Config
@@ -160,18 +162,147 @@ def test_confusion_labels_read_level_at_the_counts_size():
             assert encoding["axis"]["labelLimit"] >= 100  # "versicolor" whole
 
 
-def test_network_chart_draws_every_weight_with_its_sign(trained):
-    weights = [layer.weight.detach().cpu().numpy() for layer in trained.model.linears]
-    spec = charts.network_chart(weights, ["x1", "x2"], ["out"]).to_dict()
-    links = pd.DataFrame(layer_data(spec, 0))
+def network_parts(figure):
+    """A network Figure's data by what each layer of its spec draws: the neurons' cells, the links, the dots."""
+    spec = figure.to_dict()
+    alt.LayerChart.from_dict(spec)  # a valid Vega-Lite chart, data included
+    parts = {layer["mark"]["type"]: layer["data"]["name"] for layer in spec["layer"]}
+    return tuple(figure.data[parts[mark]].astype({"x": int, "y": int}) for mark in ("rect", "rule", "circle"))
+
+
+def spans(lo, hi):
+    """Intervals [lo, hi) merged where they overlap: what a person sees as one block."""
+    merged = []
+    for a, b in sorted(zip(lo, hi)):
+        if merged and a < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], b)
+        else:
+            merged.append([a, b])
+    return merged
+
+
+def neuron_maps(cells, res):
+    """Each hidden layer's maps as a person reads them: columns from left to right, the first neuron
+    on top; per map its lower-left corner (half cells) and the palette index it shows at each grid point."""
+    cells = cells.astype(int)
+    layers = []
+    for x0, x1 in spans(cells["x"], cells["x2"]):
+        column = cells[(cells["x"] >= x0) & (cells["x"] < x1)]
+        maps = []
+        for y0, y1 in reversed(spans(column["y"], column["y2"])):  # highest first
+            cell = column[(column["y"] >= y0) & (column["y"] < y1)]
+            local = cell.assign(x=cell["x"] - x0, x2=cell["x2"] - x0, y=cell["y"] - y0, y2=cell["y2"] - y0)
+            maps.append(((x0, y0), painted(local, (res, res))))
+        layers.append(maps)
+    return layers
+
+
+def activations_by_hand(trainer, res):
+    """Every hidden layer's activations on the plane's res x res grid, computed here with torch: [units, res, res]."""
+    (name,) = trainer.config.activation
+    act = {"tanh": torch.tanh, "relu": torch.relu}[name]
+    _, _, points = trainer.data.plane(res)
+    a = torch.as_tensor(trainer.data.transform(points), dtype=torch.float64)
+    out = []
+    for linear in trainer.model.linears[:-1]:
+        a = act(a @ linear.weight.detach().double().T + linear.bias.detach().double())
+        out.append(a.T.reshape(-1, res, res).numpy())
+    return out
+
+
+def network_figure(trainer, res):
+    weights = [layer.weight.detach().numpy() for layer in trainer.model.linears]
+    return charts.network_chart(weights, ["x1", "x2"], ["out"], trainer.neuron_grids(resolution=res))
+
+
+@pytest.mark.parametrize("activation, epochs", [("tanh", 60), ("tanh", 0), ("relu", 60)])
+def test_network_chart_draws_each_neuron_as_its_activation_over_the_plane(activation, epochs):
+    trainer = Trainer(Config(epochs=epochs or 1, n_samples=200, activation=(activation,)))
+    if epochs:
+        trainer.run()
+    res = 10
+    figure = network_figure(trainer, res)
+    cells, _, _ = network_parts(figure)
+    shown = neuron_maps(cells, res)
+    assert [len(maps) for maps in shown] == list(trainer.config.hidden)
+    for maps, expected in zip(shown, activations_by_hand(trainer, res)):
+        # The boundary's diverging colours on -1...1 (orange below zero, grey at zero, blue above), one
+        # scale per layer, stretched where a layer goes past it (ReLU): an untrained tanh layer is pale.
+        top = max(1.0, np.abs(expected).max())
+        levels = np.rint((expected / top + 1) / 2 * (charts.LEVELS - 1))
+        assert np.ptp(levels) > 4  # maps that differ: a wrong neuron or plane shows
+        for (_, grid), want in zip(maps, levels):
+            assert np.abs(grid - want).max() <= 1  # float rounding may tip a value into the next shade
+    points = pd.DataFrame({"x": [0.0], "y": [0.0], "label": ["0"], "split": ["train"]})
+    boundary = charts.boundary_chart(trainer.boundary(resolution=res), points, task="binary", class_names=["0", "1"])
+    fill = figure.spec["layer"][0]["encoding"]["fill"]["scale"]
+    assert fill == boundary.spec["layer"][0]["encoding"]["fill"]["scale"]  # the boundary map's colours
+    assert figure.spec["usermeta"] == charts.CANVAS
+
+
+def test_network_chart_draws_every_weight_between_its_neurons_with_its_sign_and_size(trained):
+    res = 10
+    weights = [layer.weight.detach().numpy() for layer in trained.model.linears]
+    cells, links, dots = network_parts(network_figure(trained, res))
+    dots = dots[dots["dot"] > 0].sort_values("y", ascending=False)
+    inputs, outputs = dots[dots["x"] == dots["x"].min()], dots[dots["x"] == dots["x"].max()]
+    # Where a person sees each neuron's links leave (right) and arrive (left): a map's sides, a dot's centre.
+    leave = [list(zip(inputs["x"], inputs["y"]))]
+    arrive = [None]
+    for maps in neuron_maps(cells, res):
+        leave.append([(x0 + 2 * res, y0 + res) for (x0, y0), _ in maps])
+        arrive.append([(x0, y0 + res) for (x0, y0), _ in maps])
+    arrive.append(list(zip(outputs["x"], outputs["y"])))
     assert len(links) == sum(w.size for w in weights)
-    assert ((links["weight"] >= 0) == (links["sign"] == "positive")).all()
-    assert links["width"].max() == pytest.approx(4.8)
+    peak = max(np.abs(w).max() for w in weights)
+    seen = set()
+    for link in links.itertuples():
+        ((layer, i),) = [
+            (k, i) for k, ends in enumerate(leave) for i, end in enumerate(ends) if end == (link.x, link.y)
+        ]
+        j = arrive[layer + 1].index((link.x2, link.y2))
+        assert link.weight == pytest.approx(weights[layer][j, i]), (layer, i, j)
+        assert link.sign == ("positive" if link.weight >= 0 else "negative")
+        assert link.width == pytest.approx(0.3 + 4.5 * abs(weights[layer][j, i]) / peak)
+        seen.add((layer, i, j))
+    assert len(seen) == len(links)
+    colour = network_figure(trained, res).spec["layer"][1]["encoding"]["color"]["scale"]
+    blue, orange = charts.PALETTE[1], charts.PALETTE[0]
+    assert dict(zip(colour["domain"], colour["range"])) == {"positive": blue, "negative": orange}
 
 
-def test_neuron_charts_one_image_per_neuron(trained):
-    spec = charts.neuron_charts(trained.neuron_grids(resolution=10)).to_dict()
-    assert len(next(iter(spec["datasets"].values()))) == sum(trained.config.hidden)
+def test_a_new_frame_of_the_network_sends_new_data_under_the_same_spec(trained):
+    """What the page sends (pages._shared.wire): the spec built once for the network's shape, the
+    maps and the links new each frame, the names as they were."""
+    from pages._shared import wire
+
+    fresh = Trainer(trained.config)
+    first = charts.trainer_network_chart(fresh)
+    before = wire(first)
+    fresh.step(5)
+    second = charts.trainer_network_chart(fresh)
+    after = wire(second)
+    assert first.spec is second.spec
+    data_before, data_after = before.pop("datasets"), after.pop("datasets")
+    assert before == after
+    assert {k: data_before[k] != data_after[k] for k in data_before} == {"cells": True, "links": True, "nodes": False}
+
+
+def test_network_sizes_the_neuron_maps_to_the_network():
+    assert charts.map_resolution((8, 4)) == 20
+    for hidden in ((32,), (32, 32), (16, 16, 16, 16)):
+        assert sum(hidden) * charts.map_resolution(hidden) ** 2 <= charts.MAP_CELLS
+    shapes = ((32, 32), (33,), (32, 32, 32))
+    drawable = {h: charts.network_drawable(Trainer(Config(hidden=h, epochs=1))) for h in shapes}
+    assert drawable == {(32, 32): True, (33,): False, (32, 32, 32): False}
+
+
+def test_network_chart_on_a_line_repeats_each_neurons_row():
+    trainer = Trainer(Config(dataset="sine", hidden=(3,), epochs=5)).run()
+    cells, _, _ = network_parts(charts.trainer_network_chart(trainer))
+    (maps,) = neuron_maps(cells, charts.map_resolution((3,)))
+    assert len(maps) == 3 and all((grid == grid[:1]).all() for _, grid in maps)  # the same up the square,
+    assert any(len(set(grid[0])) > 1 for _, grid in maps)  # the activation along x across it
 
 
 def test_curve_chart_for_1d_regression():
