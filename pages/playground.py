@@ -9,6 +9,8 @@ import streamlit as st
 from nnplay import charts
 from pages._shared import (
     LIMITS,
+    NETWORK_CAPTION,
+    NOT_DRAWN,
     PAINT_FIRST,
     REST_SECONDS,
     TICK_SECONDS,
@@ -191,6 +193,7 @@ def live():
             ),
             width="content",
         )
+    network_section(axes)
     a, b = st.columns([1, 1.2])
     if task != "regression":
         with a:
@@ -211,6 +214,33 @@ def untrained_held() -> bool:
         return True
     ss.hold_ticks -= 1
     return time.monotonic() < ss.hold_until or ss.hold_ticks >= 0
+
+
+def network_section(axes):
+    """TensorFlow Playground's picture: the network with every hidden neuron's map, redrawn with the
+    boundary each frame. On unless switched off (the switch outlives a visit to another page): the
+    default network fits below the boundary on a projector's 1400 × 900, and only a small screen
+    needs the room back. Off, nothing is computed."""
+    shown = st.toggle(
+        "show the network",
+        value=ss.setdefault("network_shown", True),
+        key="show_network",
+        on_change=lambda: ss.update(network_shown=ss.show_network),
+        help="the network diagram with each neuron's map; switch it off on a small screen",
+    )
+    if not shown:
+        return
+    with st.container(key="network"):
+        if not charts.network_drawable(trainer):
+            st.caption(NOT_DRAWN)
+            return
+        st.caption(NETWORK_CAPTION)
+        chart(
+            "network",
+            trainer_key(trainer, axes),
+            lambda: charts.trainer_network_chart(trainer, axes=axes),
+            width="content",
+        )
 
 
 def drift_section():

@@ -66,14 +66,14 @@ def test_a_new_tab_gets_the_untrained_boundary_first_and_the_rest_at_its_first_t
     monkeypatch.setattr(pages._shared, "PAINT_FIRST", True)
     at = ok(app())
     assert charts(at, "boundary") and at.button(key="pause") and at.get_by_key("epoch").get("progress")
-    for key in ("loss", "drift"):
+    for key in ("loss", "network", "drift"):
         with pytest.raises(KeyError):
             at.get_by_key(key)
     assert not at.sidebar.selectbox  # no controls yet: they come with the first tick
     assert at.session_state["rest_pending"] and at.session_state["trainer"].epoch == 0
     ok(at.run())  # what the first tick asks for: the whole page
     assert at.sidebar.selectbox(key="w_dataset").value == "circle"
-    for key in ("boundary", "loss", "drift"):
+    for key in ("boundary", "loss", "network", "drift"):
         assert charts(at, key), key
     assert not at.session_state["rest_pending"]
 
@@ -251,6 +251,61 @@ def test_every_page_renders(page):
     ok(at.run())
     if page == "pages/inside.py":
         assert at.get_by_key("network").get("vega_lite_chart")
+
+
+def network_drawn(at):
+    """The Playground's network diagram: (its links, its neurons' cells) as DataFrames."""
+    (el,) = at.get_by_key("network").get("vega_lite_chart")
+    frames = frames_of(el).values()
+    return next(f for f in frames if "weight" in f), next(f for f in frames if "c" in f)
+
+
+def test_the_playground_draws_the_network_live_and_a_switch_hides_it(monkeypatch):
+    from nnplay.train import Trainer
+
+    at = ok(app(autoplay="0"))
+    trainer = at.session_state["trainer"]
+
+    def weights():
+        return sorted(np.concatenate([w.weight.detach().cpu().numpy().ravel() for w in trainer.model.linears]))
+
+    links, cells = network_drawn(at)
+    assert sorted(links["weight"]) == pytest.approx(weights()) and len(links) == 2 * 8 + 8 * 4 + 4
+    assert cells.equals(network_chart(trainer).data["cells"])  # this trainer's maps, as they are now
+    at.button(key="step").click()
+    ok(at.run())
+    assert trainer.epoch > 0
+    new_links, new_cells = network_drawn(at)
+    assert sorted(new_links["weight"]) == pytest.approx(weights()) != sorted(links["weight"])
+    assert new_cells.equals(network_chart(trainer).data["cells"]) and not new_cells.equals(cells)
+    # Switched off: no container, and nothing computed for it while training goes on.
+    calls, grids = [], Trainer.neuron_grids
+    monkeypatch.setattr(Trainer, "neuron_grids", lambda *a, **k: calls.append(a) or grids(*a, **k))
+    at.toggle(key="show_network").set_value(False)
+    ok(at.run())
+    at.button(key="step").click()
+    ok(at.run())
+    with pytest.raises(KeyError):
+        at.get_by_key("network")
+    assert calls == [] and charts(at, "boundary")
+    monkeypatch.undo()
+    # The switch stays as it was set after a visit to another page.
+    at.switch_page("pages/inside.py")
+    ok(at.run())
+    at.switch_page("pages/playground.py")
+    ok(at.run())
+    assert at.toggle(key="show_network").value is False
+    with pytest.raises(KeyError):
+        at.get_by_key("network")
+    at.toggle(key="show_network").set_value(True)
+    ok(at.run())
+    assert sorted(network_drawn(at)[0]["weight"]) == pytest.approx(weights())
+
+
+def test_a_network_too_dense_to_read_is_said_not_drawn():
+    at = ok(app(autoplay="0", hidden="64"))
+    shown = at.get_by_key("network")
+    assert not shown.get("vega_lite_chart") and "not drawn" in shown.caption[0].value
 
 
 def chart_with(at, column):
@@ -647,7 +702,7 @@ def test_unchanged_charts_are_not_built_again(monkeypatch):
 
     charts_in = charts
 
-    built = {"loss": 0, "boundary": 0}
+    built = {"loss": 0, "boundary": 0, "network": 0}
     for name in built:
         original = getattr(chart_module, f"{name}_chart")
 
@@ -657,18 +712,18 @@ def test_unchanged_charts_are_not_built_again(monkeypatch):
 
         monkeypatch.setattr(chart_module, f"{name}_chart", counting)
     at = ok(app(autoplay="0"))
-    assert built == {"loss": 1, "boundary": 2}  # now, and as it was at the timeline's epoch
+    assert built == {"loss": 1, "boundary": 2, "network": 1}  # now, and as it was at the timeline's epoch
     loss_spec = charts_in(at, "loss")
     at.toggle(key="show_test").set_value(True)
     ok(at.run())
-    assert built == {"loss": 1, "boundary": 3}  # only the chart whose view changed
+    assert built == {"loss": 1, "boundary": 3, "network": 1}  # only the chart whose view changed
     assert charts_in(at, "loss")[0][0] == loss_spec[0][0]
     at.button(key="step").click()
     ok(at.run())
-    assert built == {"loss": 2, "boundary": 5}  # trained: all are stale
+    assert built == {"loss": 2, "boundary": 5, "network": 2}  # trained: all are stale
     at.button(key="reset").click()
     ok(at.run())
-    assert built == {"loss": 3, "boundary": 7}  # back at epoch 0, but another run: stale too
+    assert built == {"loss": 3, "boundary": 7, "network": 3}  # back at epoch 0, but another run: stale too
 
 
 def test_lab_use_button_rechecks_edited_text_and_draws_the_scatter():
