@@ -230,9 +230,14 @@ def run(quick: bool = False, repeats: int | None = None) -> dict:
         rows.append(Row(f"sweep on CUDA: {k} seeds (per model)", gpu_sweep_s / k, seed_s / (gpu_sweep_s / k)))
 
     redraw = _redraw(Trainer(Config(epochs=50)).run(), repeats)
-    (result["redraw_ms"], result["redraw_kb"]), (result["frame_ms"], result["frame_kb"]) = redraw.values()
     grid = Config().grid
-    for (ms, kb), what in zip(redraw.values(), (f"{grid}x{grid} boundary chart", "Playground frame (all its charts)")):
+    whats = {
+        "redraw": f"{grid}x{grid} boundary chart",
+        "network_redraw": "network diagram with its neuron maps",
+        "frame": "Playground frame (all its charts)",
+    }
+    for (key, what), (ms, kb) in zip(whats.items(), redraw.values()):
+        result[f"{key}_ms"], result[f"{key}_kb"] = ms, kb
         rows.append(Row(f"redraw: {what}", ms / 1000, float("nan"), f"{kb:.1f} KB"))
 
     n_mb, epochs_mb, batch = (10_000, 100, 200) if not quick else (1000, 3, 200)
@@ -261,7 +266,8 @@ def run(quick: bool = False, repeats: int | None = None) -> dict:
 def _redraw(trainer: Trainer, repeats: int) -> dict[str, tuple[float, float]]:
     """Python time and bytes of a redraw as the Playground sends it (each chart's Figure: the spec of
     its look, cached, and its data as Arrow): the boundary alone (the grid forward pass included),
-    and a whole frame (the metrics, the boundary, the loss and accuracy curves, the drift)."""
+    the network diagram alone (the neuron maps' forward pass included), and a whole frame (the
+    metrics, the boundary, the loss and accuracy curves, the network, the drift)."""
     d = trainer.data
     points = pd.DataFrame(
         {
@@ -282,14 +288,17 @@ def _redraw(trainer: Trainer, repeats: int) -> dict[str, tuple[float, float]]:
         grid = trainer.boundary()  # at the Config's resolution, as the Playground draws it
         return size(charts.boundary_chart(grid, points, task=d.task, class_names=d.class_names))
 
+    def network() -> int:
+        return size(charts.trainer_network_chart(trainer))
+
     def frame() -> int:
         trainer.evaluate()
         curves = charts.loss_chart(trainer.history)
         drift = charts.drift_chart(trainer.snapshots.drift(), d.y_train, d.class_names)
-        return boundary() + size(curves) + size(drift)
+        return boundary() + size(curves) + network() + size(drift)
 
     out = {}
-    for name, build in (("boundary", boundary), ("frame", frame)):
+    for name, build in (("boundary", boundary), ("network", network), ("frame", frame)):
         seconds, nbytes = _median_time(build, max(3, repeats))
         out[name] = (seconds * 1000, nbytes / 1024)
     return out
@@ -308,6 +317,8 @@ def report(result: dict) -> str:
         "minibatch_engine_vs_sklearn",
         "redraw_ms",
         "redraw_kb",
+        "network_redraw_ms",
+        "network_redraw_kb",
         "frame_ms",
         "frame_kb",
         "cuda_engine_vs_seed",

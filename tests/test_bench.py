@@ -2,9 +2,11 @@
 
 import json
 
-from nnplay import bench
+import pytest
+
+from nnplay import bench, charts
 from nnplay.__main__ import main
-from nnplay.config import ARTICLE
+from nnplay.config import ARTICLE, Config
 from nnplay.train import Trainer
 
 
@@ -36,8 +38,15 @@ def test_bench_command_quick_json(capsys):
         "minibatch_engine_vs_sklearn",
         "redraw_kb",
         "redraw_ms",
+        "network_redraw_kb",
+        "network_redraw_ms",
         "equal_loss",
         "device",
     ):
         assert key in out
     assert out["equal_loss"] is True and out["redraw_kb"] > 0
+    # The network's row measures the network diagram as the Playground sends it, and a frame counts it.
+    figure = charts.trainer_network_chart(Trainer(Config(epochs=50)).run()).wire()
+    sent = sum(map(len, figure.pop("datasets").values())) + len(json.dumps(figure))
+    assert out["network_redraw_kb"] == pytest.approx(sent / 1024)
+    assert out["frame_kb"] > out["redraw_kb"] + out["network_redraw_kb"]
