@@ -515,7 +515,7 @@ def activation_levels(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return index.reshape(values.shape), palette
 
 
-def trainer_network_chart(trainer, *, axes=(0, 1)) -> Figure:
+def trainer_network_chart(trainer, *, axes=(0, 1), live: bool = False) -> Figure:
     """A Trainer's network_chart as the app shows it, each neuron's map over the boundary's plane
     (raw inputs ``axes``, the others at their mean), from one forward pass of a small grid."""
     model, d = trainer.model, trainer.data
@@ -524,7 +524,7 @@ def trainer_network_chart(trainer, *, axes=(0, 1)) -> Figure:
     maps = trainer.neuron_grids(resolution=map_resolution(hidden), axes=axes) if hidden else []
     outputs = d.class_names if model.n_output > 1 else ["output"]
     titles = ["input", *(f"layer {i} · {a}" for i, a in enumerate(model.activation_names, 1)), "output"]
-    return network_chart(weights, d.feature_names, outputs, maps, titles=titles)
+    return network_chart(weights, d.feature_names, outputs, maps, titles=titles, live=live)
 
 
 def network_chart(
@@ -534,11 +534,12 @@ def network_chart(
     maps: list[np.ndarray],
     *,
     titles: list[str] | None = None,
+    live: bool = False,
 ) -> Figure:
     """The network as TensorFlow Playground draws it: a column per layer, each hidden neuron drawn as
     its activation over the input plane (``maps``: per hidden layer ``[units, r, r]`` with row 0 at
     the bottom, as the boundary's grid, or ``[units, r]`` on a line), links coloured by the weight's
-    sign and as thick as its size, ``titles`` over the columns.
+    sign and as thick as its size, ``titles`` over the columns (``live``: no tooltips, see _tips).
 
     A frame is its data: the maps' cells and the links' weights. Where everything sits, and the
     spec, are worked out once per network shape (_network_layout)."""
@@ -546,7 +547,7 @@ def network_chart(
     maps = [np.broadcast_to(g[:, None, :], (len(g), g.shape[1], g.shape[1])) if g.ndim == 2 else g for g in maps]
     sizes = (weights[0].shape[1], *(w.shape[0] for w in weights))
     res = maps[0].shape[-1] if maps else 0
-    layout = _network_layout(sizes, res, tuple(input_names), tuple(output_names), tuple(titles or ()))
+    layout = _network_layout(sizes, res, tuple(input_names), tuple(output_names), tuple(titles or ()), live)
     small = np.uint8 if max(layout.extent) + 3 < 256 else np.uint16
     if maps:
         index = np.concatenate([activation_levels(g)[0] for g in maps])
@@ -585,7 +586,7 @@ class _Layout(NamedTuple):
 
 
 @functools.lru_cache(maxsize=64)
-def _network_layout(sizes, res, input_names, output_names, titles) -> _Layout:
+def _network_layout(sizes, res, input_names, output_names, titles, live) -> _Layout:
     """Where a network of these layer sizes draws each map, link and name. Callers share the result
     and must not change it."""
     box = int(np.clip(320 // max(sizes), 10, NETWORK_BOX))  # the tallest column in about 420 pixels
@@ -637,11 +638,12 @@ def _network_layout(sizes, res, input_names, output_names, titles) -> _Layout:
     )
     _, palette = activation_levels(np.zeros((1, 1)))
     colours = tuple(_hex(rgb) for rgb in LIGHTEN + (1 - LIGHTEN) * palette)
-    return _Layout(extent, origins, links, nodes, _network_look(extent, (extent[0] * px, extent[1] * px), colours))
+    spec = _network_look(extent, (extent[0] * px, extent[1] * px), colours, live)
+    return _Layout(extent, origins, links, nodes, spec)
 
 
 @_look
-def _network_look(extent, size, colours):
+def _network_look(extent, size, colours, live):
     x_scale = alt.Scale(domain=[0, extent[0]], nice=False, zero=False)
     y_scale = alt.Scale(domain=[0, extent[1]], nice=False, zero=False)
     x, y = alt.X("x:Q", scale=x_scale, axis=None), alt.Y("y:Q", scale=y_scale, axis=None)
@@ -659,12 +661,12 @@ def _network_look(extent, size, colours):
                 "sign:N", scale=alt.Scale(domain=["positive", "negative"], range=[PALETTE[1], PALETTE[0]]), legend=None
             ),
             strokeWidth=alt.StrokeWidth("width:Q", scale=None, legend=None),
-            tooltip=[alt.Tooltip("link:N"), alt.Tooltip("weight:Q", format=".3f")],
+            tooltip=_tips(live, alt.Tooltip("link:N"), alt.Tooltip("weight:Q", format=".3f")),
         )
     )
     nodes = alt.Chart(alt.NamedData("nodes"))
     dots = nodes.mark_circle(color="#666666", opacity=1).encode(
-        x=x, y=y, size=alt.Size("dot:Q", scale=None, legend=None), tooltip=[alt.Tooltip("text:N")]
+        x=x, y=y, size=alt.Size("dot:Q", scale=None, legend=None), tooltip=_tips(live, alt.Tooltip("text:N"))
     )
     # Names and titles in one text mark, each row with its own alignment (a mark's align is no
     # encoding channel; an expression of a dozen rows costs the browser nothing).

@@ -193,7 +193,7 @@ def live():
             ),
             width="content",
         )
-    network_section(axes)
+    network_section(axes, playing)
     a, b = st.columns([1, 1.2])
     if task != "regression":
         with a:
@@ -216,7 +216,7 @@ def untrained_held() -> bool:
     return time.monotonic() < ss.hold_until or ss.hold_ticks >= 0
 
 
-def network_section(axes):
+def network_section(axes, playing):
     """TensorFlow Playground's picture: the network with every hidden neuron's map, redrawn with the
     boundary each frame. On unless switched off (the switch outlives a visit to another page): the
     default network fits below the boundary on a projector's 1400 × 900, and only a small screen
@@ -237,8 +237,8 @@ def network_section(axes):
         st.caption(NETWORK_CAPTION)
         chart(
             "network",
-            trainer_key(trainer, axes),
-            lambda: charts.trainer_network_chart(trainer, axes=axes),
+            trainer_key(trainer, axes, playing),
+            lambda: charts.trainer_network_chart(trainer, axes=axes, live=playing),
             width="content",
         )
 

@@ -795,15 +795,16 @@ def test_live_charts_have_their_tooltips_when_paused_not_while_playing():
     """The browser formats every tooltip of every item each frame: playing charts carry none."""
 
     def tooltips(at):
-        specs = {key: json.dumps(charts(at, key)[0][0]) for key in ("boundary", "loss", "drift")}
+        specs = {key: json.dumps(charts(at, key)[0][0]) for key in ("boundary", "loss", "network", "drift")}
         return {key: '"tooltip"' in spec for key, spec in specs.items()}
 
     at = ok(app(epochs="40"))
     ok(at.run())
-    assert at.session_state["running"] and tooltips(at) == {"boundary": False, "loss": False, "drift": False}
+    playing = {"boundary": False, "loss": False, "network": False, "drift": False}
+    assert at.session_state["running"] and tooltips(at) == playing
     at.button(key="pause").click()
     ok(at.run())
-    assert tooltips(at) == {"boundary": True, "loss": True, "drift": True}
+    assert tooltips(at) == {"boundary": True, "loss": True, "network": True, "drift": True}
 
 
 def sidebar_text_input(at, key):
