@@ -289,7 +289,7 @@ def test_a_new_frame_of_the_network_sends_new_data_under_the_same_spec(trained):
 
 
 def test_network_sizes_the_neuron_maps_to_the_network():
-    assert charts.map_resolution((8, 4)) == 20
+    assert charts.map_resolution((8, 4)) == 10
     for hidden in ((32,), (32, 32), (16, 16, 16, 16)):
         assert sum(hidden) * charts.map_resolution(hidden) ** 2 <= charts.MAP_CELLS
     shapes = ((32, 32), (33,), (32, 32, 32))
