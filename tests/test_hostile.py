@@ -171,9 +171,12 @@ def test_extreme_configs_train(config):
 FILE_NAMES = [name for name in PAYLOADS if "\n" not in PAYLOADS[name] and len(PAYLOADS[name]) < 200]
 
 
+OWN_WORDS = {"blue", "background"}  # the app's own messages hold them: the network's caption, the Playground's title
+
+
 def _marker(payload: str) -> str:
     """A word of the payload that no message of the app's own holds, to find the messages that echo it."""
-    return next(w for w in re.findall(r"[A-Za-z0-9]+", payload) if len(w) >= 4)
+    return next(w for w in re.findall(r"[A-Za-z0-9]+", payload) if len(w) >= 4 and w.lower() not in OWN_WORDS)
 
 
 def said(at: AppTest) -> list[str]:
