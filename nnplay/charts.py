@@ -500,8 +500,8 @@ def network_drawable(trainer) -> bool:
 def map_resolution(hidden: tuple[int, ...]) -> int:
     """Grid points per side of each neuron's map: 10, as TensorFlow Playground draws its neurons,
     fewer when a larger network's maps would add up past MAP_CELLS (two layers of 32: 4 × 4 each).
-    Each run of a colour is an item the browser encodes every frame: at 20 × 20 the default
-    network's maps took Chromium about 50 ms a frame more than the page without them, at 10 × 10 about 20."""
+    Each run of a colour is an item the browser encodes every frame: with 20 × 20 maps the default
+    network's diagram cost headless Chromium about 50 ms of script a frame, with 10 × 10 about 25-35."""
     return int(np.clip(np.sqrt(MAP_CELLS / max(1, sum(hidden))), 4, 10))
 
 
