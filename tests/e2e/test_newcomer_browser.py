@@ -17,13 +17,17 @@ from .conftest import OUTPUT, ROOT, wait_idle
 pytestmark = pytest.mark.e2e
 SCREEN = {"width": 1400, "height": 900}
 SHOTS = ROOT / os.environ.get("NNPLAY_SCREENSHOTS", str(OUTPUT / "newcomer"))
+LAST_PROGRESS = """() => {
+  const bars = document.querySelectorAll('.st-key-epoch');
+  return bars.length ? bars[bars.length - 1].innerText : '';
+}"""
 README_SHOTS = ("1-untrained.png", "2-learning.png", "3-article.png", "4-custom-loss.png", "5-lesson-step.png")
 
 
 def progress(page) -> tuple[int, int, str] | None:
     """The run's "epoch N / M · status" line as (N, M, status)."""
-    bar = page.locator(".st-key-epoch")
-    text = bar.inner_text() if bar.count() else ""
+    # Two for a moment while a rerun replaces the fragment: the last is the new one.
+    text = page.evaluate(LAST_PROGRESS)
     m = re.search(r"epoch (\d+) / (\d+) · (\w+)", text)
     return (int(m[1]), int(m[2]), m[3]) if m else None
 
@@ -39,7 +43,7 @@ def wait_for(page, until, timeout=90.0, what="the page"):
 
 
 def shown_value(page, key: str) -> str:
-    box = page.locator(f".st-key-{key}")
+    box = page.locator(f".st-key-{key}").last
     return " ".join([box.inner_text(), *(i.input_value() for i in box.locator("input").all())])
 
 
