@@ -49,11 +49,11 @@ class Tab:
         return "ended" if bar.count() and ENDED.search(bar.first.inner_text()) else "playing"
 
     def replay(self) -> None:
-        self.page.get_by_role("button", name="Reset").click()
+        self.page.locator(".st-key-reset button").click()  # by key: "Start from a preset" has "reset" in it
         self.page.wait_for_function(
             "() => /epoch 0 \\//.test(document.querySelector('.st-key-epoch')?.innerText || '')", timeout=30_000
         )
-        self.page.get_by_role("button", name="Play").click()
+        self.page.locator(".st-key-play button").click()
 
     def close(self) -> None:
         self.context.close()

@@ -484,7 +484,7 @@ def gradient_chart(history: pd.DataFrame) -> alt.Chart:
 
 
 NETWORK_BOX = 36  # pixels per side of a hidden neuron's map in the network diagram
-NETWORK_STEP = 190  # pixels from one layer's column to the next
+NETWORK_STEP = 120  # pixels from one layer's column to the next: the default network fits beside the boundary
 MAX_DRAWN_UNITS = 32  # the widest layer the diagram draws: past it the maps are specks,
 MAX_DRAWN_LINKS = 1200  # and the most links (a 2-32-32-1 network's 1 120): past them a blur
 MAP_CELLS = 1200  # grid points of all the neuron maps together, at most (the default 8-4's at 10 × 10)

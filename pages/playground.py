@@ -179,7 +179,10 @@ def live():
         chart("boundary", trainer_key(trainer, with_test, discretize, axes, playing), now, width="content")
     if ss.rest_pending:
         return
-    with b, st.container(key="loss"):
+    with b:  # beside the boundary, as TensorFlow Playground puts its network beside its output
+        network_section(axes, playing)
+    a, b = st.columns([1.2, 1])
+    with a, st.container(key="loss"):
         c1, c2 = st.columns(2)
         log = c1.toggle("log scale", key="log_loss")
         log_epochs = c2.toggle("log epochs", key="log_epochs", help="more room for the first epochs")
@@ -193,13 +196,10 @@ def live():
             ),
             width="content",
         )
-    network_section(axes, playing)
-    a, b = st.columns([1, 1.2])
     if task != "regression":
-        with a:
+        with b:
             drift_section()
-    with b:
-        timeline_section()
+    timeline_section()
 
 
 def untrained_held() -> bool:
@@ -219,7 +219,7 @@ def untrained_held() -> bool:
 def network_section(axes, playing):
     """TensorFlow Playground's picture: the network with every hidden neuron's map, redrawn with the
     boundary each frame. On unless switched off (the switch outlives a visit to another page): the
-    default network fits below the boundary on a projector's 1400 × 900, and only a small screen
+    default network fits beside the boundary on a projector's 1400 × 900, and only a small screen
     needs the room back. Off, nothing is computed."""
     shown = st.toggle(
         "show the network",

@@ -42,14 +42,29 @@ def wait_for(page, until, timeout=90.0, what="the page"):
     pytest.fail(f"{what} did not come within {timeout:.0f} s")
 
 
+def train_loss(page) -> str:
+    """The train loss tile as shown (the newest, while a rerun replaces the fragment)."""
+    return page.evaluate(
+        """() => { const m = document.querySelectorAll('.st-key-metrics [data-testid="stMetricValue"]');
+                   return m.length ? m[m.length - 4].innerText : ''; }"""
+    )
+
+
 def shown_value(page, key: str) -> str:
     box = page.locator(f".st-key-{key}").last
     return " ".join([box.inner_text(), *(i.input_value() for i in box.locator("input").all())])
 
 
 def go_to(page, title: str):
-    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title).click()
-    wait_for(page, lambda: urlparse(page.url).path == "/" + title.lower(), what=title)
+    link = page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title)
+    for _ in range(3):  # a click that lands while a rerun redraws the sidebar can be lost
+        link.click()
+        try:
+            page.wait_for_url(lambda url: urlparse(url).path == "/" + title.lower(), timeout=20_000)
+            return
+        except Exception:  # tried again; the last try fails the test below
+            page.screenshot(path=str(OUTPUT / f"newcomer-{title.lower()}-missed.png"))
+    pytest.fail(f"{title} did not open")
 
 
 def test_a_newcomers_first_visit(browser, server):
@@ -77,11 +92,11 @@ def test_a_newcomers_first_visit(browser, server):
         page.locator(".st-key-presets button").first.click()
         page.get_by_role("button", name="the article's experiment").click()
         page.get_by_text("Started from the article's experiment").wait_for(timeout=30_000)
-        wait_for(page, lambda: (s := progress(page)) and s[2] == "done", what="the end of the article's run")
+        wait_for(page, lambda: "The article's 5 features" in shown_value(page, "w_dataset"), what="the preset")
+        # The last run's "done" may still be on screen a moment: the article's run has its own loss.
+        wait_for(page, lambda: train_loss(page) == "0.1750", what="the article's final train loss")
+        assert progress(page) == (1000, 1000, "done")
         wait_idle(page)
-        assert "The article's 5 features" in shown_value(page, "w_dataset")
-        loss = page.locator(".st-key-metrics [data-testid='stMetricValue']").first.inner_text()
-        assert float(loss) == pytest.approx(0.1750, abs=5e-5)  # the article's figure (the CLI's --preset article)
         page.screenshot(path=str(SHOTS / "3-article.png"))
 
         # 3. Another page and back: the run and every control as they were.

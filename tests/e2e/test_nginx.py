@@ -236,6 +236,7 @@ def test_two_browsers_on_two_processes_train_download_and_upload(browser, farm, 
         rows = "".join(f"{i},{i % 5},{'yes' if i % 2 else 'no'}\n" for i in range(3000))
         table = {"name": "table.csv", "mimeType": "text/csv", "buffer": f"a,b,label\n{rows}".encode()}
         for page in pages.values():
+            page.locator("summary", has_text="More data options").click()  # where the upload waits
             page.locator('.st-key-csv_file input[type="file"]').set_input_files(table)
             page.wait_for_url(re.compile(r"dataset=csv"), timeout=60_000)
             page.locator(".st-key-csv_target").wait_for(timeout=60_000)
