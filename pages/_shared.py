@@ -234,7 +234,7 @@ def current_trainer() -> Trainer | None:
     except (ValueError, data.DataError) as exc:
         ss.trainer, ss.trainer_error = None, str(exc)
         if config.dataset == data.CSV and ss.table is None:
-            ss.trainer_error = "this link asks for an uploaded CSV: upload one under Data in the sidebar"
+            ss.trainer_error = "this link asks for an uploaded CSV: upload one under More data options in the sidebar"
     return ss.trainer
 
 
