@@ -158,12 +158,6 @@ def value_range(grid, points: pd.DataFrame, task: str):
     return float(values.min()), float(values.max())
 
 
-def _points_frame(points: np.ndarray, labels, names: list[str], split: str, axes=(0, 1)) -> pd.DataFrame:
-    return pd.DataFrame(
-        {"x": points[:, axes[0]], "y": points[:, axes[1]], "label": [names[int(v)] for v in labels], "split": split}
-    )
-
-
 def heatmap_cells(index: np.ndarray) -> pd.DataFrame:
     """A map of palette indices (row 0 at the bottom) as cells: each row's runs of one index as one
     cell, places in half cells. Runs, not grid points: a map has 3-20 times fewer runs than points,

@@ -149,15 +149,6 @@ def frame(page_params: dict[str, str] | None = None, *, sidebar_last: bool = Fal
     ``page_params``, e.g. Compare's ``b_`` keys; leaving the page drops them). With
     ``sidebar_last`` the page draws the sidebar itself, after its main content: the browser paints
     what it receives first, and the sidebar's forty controls took it most of a second."""
-    if PagesManager.uses_pages_directory and "config" not in st.session_state:
-        # A fresh server takes a folder named pages/ beside the entry point for the old multipage
-        # scheme until some run reaches st.navigation: a first visit straight to /inside ran this
-        # page alone (raw file names for navigation, no page config). Running app.py instead puts
-        # the visit through st.navigation, which also turns the old scheme off for the server.
-        # Only on a session's first run: a rerun would drop a button's click, and AppTest, which
-        # brings the old scheme back before every run, runs pages alone on purpose.
-        PagesManager.uses_pages_directory = False
-        st.rerun()
     init_session()
     # The widgets are drawn by each page, so Streamlit scopes their state to the page; putting the
     # Config's values back before drawing keeps every page's sidebar true to the session.
@@ -172,6 +163,15 @@ def init_session() -> None:
     ss = st.session_state
     if "config" in ss:
         return
+    if PagesManager.uses_pages_directory:
+        # A fresh server takes a folder named pages/ beside the entry point for the old multipage
+        # scheme until some run reaches st.navigation: a first visit straight to /inside ran this
+        # page alone (raw file names for navigation, no page config). Running app.py instead puts
+        # the visit through st.navigation, which also turns the old scheme off for the server.
+        # Only on a session's first run (every page starts here): a rerun would drop a button's
+        # click, and AppTest, which brings the old scheme back before every run, runs pages alone on purpose.
+        PagesManager.uses_pages_directory = False
+        st.rerun()
     query = st.query_params.to_dict()
     config, warnings = Config.from_query(query, ignore=APP_PARAMS)
     for problem in limit_problems(config, None):  # past this server's limits: the default, and say so
@@ -181,7 +181,10 @@ def init_session() -> None:
     ss.config = config
     ss.url_warnings = warnings
     ss.hide = read_hide(query.get("hide", ""), warnings)
-    ss.running = query.get("autoplay", "1") != "0"
+    autoplay = query.get("autoplay", "1")
+    if autoplay not in ("0", "1"):
+        warnings.append(f"autoplay: expected 0 or 1, not {autoplay!r}; playing")
+    ss.running = autoplay != "0"
     ss.trainer = None
     ss.trainer_error = None
     ss.table = None

@@ -107,7 +107,7 @@ EXPECTED = {
     "many unknown keys": ("'k0'", Config()),
     "repeated key list": ("lr", Config()),
     "hide everything": (None, Config()),
-    "autoplay garbage": (None, Config()),
+    "autoplay garbage": ("autoplay", Config()),
 }
 
 

@@ -103,20 +103,22 @@ def test_the_sidebar_keeps_the_settings_across_pages(page_at):
     no_exception(page)
 
 
-def test_a_first_visit_straight_to_a_page_goes_through_the_navigation(browser):
+@pytest.mark.parametrize("path, title", [("inside", "Inside the network"), ("compare", "Compare")])
+def test_a_first_visit_straight_to_a_page_goes_through_the_navigation(browser, path, title):
     """On a fresh server, Streamlit took the pages/ folder for its old multipage scheme until some run
-    reached st.navigation: a shared link to /inside showed raw file names and no page config."""
-    with app_server("fresh-server.log") as url:
+    reached st.navigation: a shared link to /inside showed raw file names and no page config (Compare,
+    which reads its link before drawing, too)."""
+    with app_server(f"fresh-server-{path}.log") as url:
         context = browser.new_context(viewport={"width": 1400, "height": 1000})
         try:
             page = context.new_page()
-            page.goto(url + "/inside?autoplay=0")
+            page.goto(url + f"/{path}?autoplay=0")
             nav = page.locator('[data-testid="stSidebarNav"]')
-            nav.get_by_text("Inside the network").wait_for(timeout=60_000)
+            nav.get_by_text(title, exact=True).wait_for(timeout=60_000)
             wait_idle(page)
             assert "shared" not in nav.inner_text()
             assert page.title() == "nnplay"
-            assert page.url.startswith(url + "/inside")
+            assert page.url.startswith(url + f"/{path}")
             no_exception(page)
         finally:
             context.close()
