@@ -557,7 +557,7 @@ def sidebar() -> None:
                 if FOLLOWERS.get(name) in shown:
                     _expression(FOLLOWERS[name], config)
         if ss.config_error:  # on the screen with the controls, whichever one it came from
-            st.error(f"Not applied — {ss.config_error}")
+            st.error(literal(f"Not applied — {ss.config_error}"))
         placed = {name for row in ESSENTIAL_ROWS for name in row} | set(FOLLOWERS.values())
         for group, title in MORE.items():
             names = [name for name in GROUPS[group] if name in shown and name not in placed]

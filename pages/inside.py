@@ -5,6 +5,7 @@ import pandas as pd
 import streamlit as st
 
 from nnplay import charts
+from nnplay.text import literal
 from pages._shared import NETWORK_CAPTION, NOT_DRAWN, current_trainer, draw, frame, notices
 
 frame()
@@ -20,7 +21,7 @@ with st.container(key="network"):
         st.caption(NETWORK_CAPTION)
         draw(charts.trainer_network_chart(trainer), width="content")  # stretched, the maps lose their shape
         if d.raw_dims > 2:
-            st.caption(f"The plane: {d.raw_names[0]} and {d.raw_names[1]}, the other inputs at their mean.")
+            st.caption(literal(f"The plane: {d.raw_names[0]} and {d.raw_names[1]}, the other inputs at their mean."))
     else:
         st.caption(NOT_DRAWN)
 st.code(repr(model), language="text")

@@ -11,6 +11,7 @@ import torch
 from nnplay import charts, lab
 from nnplay.config import ARTICLE, PRESETS
 from nnplay.export import ExportError, drift_code, sections, untrained_code
+from nnplay.text import literal
 from nnplay.train import Trainer
 from pages._shared import current_trainer, draw, drift, frame, notices, set_config, training_table
 
@@ -30,7 +31,7 @@ upload = ss.get("csv_file")
 try:
     code = sections(config, ss.table, upload.name if upload else "data.csv")
 except ExportError as exc:
-    st.info(f"The lesson shows code for generated data sets: {exc}")
+    st.info(literal(f"The lesson shows code for generated data sets: {exc}"))
     st.stop()
 if trainer is None:
     st.stop()

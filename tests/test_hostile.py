@@ -284,6 +284,20 @@ def test_column_names_on_the_data_page_are_shown_as_text(case):
     assert_literal(said(at), p)
 
 
+@pytest.mark.parametrize("case", FILE_NAMES)
+def test_column_names_inside_the_network_are_shown_as_text(case):
+    p = PAYLOADS[case]
+    at = app(autoplay="0").run()
+    rows = "".join(f"{i},{i % 3},{i % 5},{i % 2}\n" for i in range(12))
+    at.file_uploader(key="csv_file").upload("table.csv", f"{p},b,c,label\n{rows}".encode(), "text/csv")
+    at.run()
+    at.switch_page("pages/inside.py")  # three inputs: the page names the two its maps are drawn over
+    at.run()
+    usable(at)
+    assert at.session_state["config"].dataset == "csv"
+    assert_literal(said(at), p)
+
+
 @pytest.mark.parametrize("case", list(PAYLOADS))
 def test_sweep_values_are_shown_as_text(case):
     p = PAYLOADS[case]
