@@ -678,7 +678,11 @@ def _read_upload() -> None:
 
 def notices() -> None:
     ss = st.session_state
-    warnings, ss.url_warnings = ss.get("url_warnings", []), []  # shown once: the URL is corrected now
+    warnings = ss.get("url_warnings", [])
+    # Shown once (the URL is corrected now), but in the run that draws the whole page: a new tab's
+    # first run, the boundary alone, is replaced 0.6 s later.
+    if not ss.get("rest_pending"):
+        ss.url_warnings = []
     for w in warnings[:8]:
         st.warning(literal(f"Link setting ignored — {w}"), icon="⚠️")
     if len(warnings) > 8:
@@ -687,7 +691,8 @@ def notices() -> None:
         st.error(literal(f"CSV not used — {ss.csv_error}"))
     if ss.get("notice"):
         st.info(literal(ss.notice))
-        ss.notice = None
+        if not ss.get("rest_pending"):
+            ss.notice = None
     if ss.get("trainer_error"):
         st.error(literal(f"This experiment cannot run — {ss.trainer_error}"))
 

@@ -42,11 +42,11 @@ ss = st.session_state
 paint_first = PAINT_FIRST and "config" not in ss
 frame(sidebar_last=True)
 trainer = current_trainer()
+ss.rest_pending = paint_first
 notices()
 if trainer is None:
     sidebar()
     st.stop()
-ss.rest_pending = paint_first
 st.markdown("#### Watch a neural network learn")
 st.caption(
     "Press Play: the background is what the network answers at each point, and it bends to fit the "

@@ -64,14 +64,16 @@ def test_a_new_tab_gets_the_untrained_boundary_first_and_the_rest_at_its_first_t
     import pages._shared
 
     monkeypatch.setattr(pages._shared, "PAINT_FIRST", True)
-    at = ok(app())
+    at = ok(app(lr="nan"))
     assert charts(at, "boundary") and at.button(key="pause") and at.get_by_key("epoch").get("progress")
     for key in ("loss", "network", "drift"):
         with pytest.raises(KeyError):
             at.get_by_key(key)
     assert not at.sidebar.selectbox  # no controls yet: they come with the first tick
     assert at.session_state["rest_pending"] and at.session_state["trainer"].epoch == 0
-    ok(at.run())  # what the first tick asks for: the whole page
+    assert any("lr" in w.value for w in at.warning)
+    ok(at.run())  # what the first tick asks for: the whole page, the link's warning still on it
+    assert any("lr" in w.value for w in at.warning)
     assert at.sidebar.selectbox(key="w_dataset").value == "circle"
     for key in ("boundary", "loss", "network", "drift"):
         assert charts(at, key), key
