@@ -41,9 +41,9 @@ ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
 
 @dataclass
 class Pass:
-    """One forward pass and what its backward pass needs."""
+    """One forward pass of K stacked networks and what its backward pass needs (rows on dim -2)."""
 
-    out: torch.Tensor  # logits [N, outputs]
+    out: torch.Tensor  # logits [K, N, outputs]
     hidden: list[torch.Tensor]  # each hidden layer's activations, before dropout
     inputs: list[torch.Tensor]  # what each linear layer saw (after the previous layer's dropout)
     zs: list[torch.Tensor]  # pre-activations (leaves of a small graph where autograd differentiates)
@@ -52,33 +52,30 @@ class Pass:
 
 
 class Backprop:
-    """Forward and backward passes of one ``Network`` without an autograd graph."""
+    """Forward and backward passes, without an autograd graph, of K networks of one ``Network``'s
+    shape stacked on a leading dimension: layer i's weight ``[K, out, in]`` and bias ``[K, out]``
+    (a lone network is K = 1, its parameters viewed as such). ``torch.baddbmm`` runs all K at once."""
 
     def __init__(self, model: Network):
-        self.model = model
         known = [ACTIVATIONS.get(name) for name in model.activation_names]
         self.derivatives = [k and k[1] for k in known]
         # Plain lists: nn.Module attribute lookups cost more than some of the arithmetic here.
-        # Weights are kept transposed as views: updates happen in place, so the views stay current,
-        # and F.linear would transpose on every call.
-        self.layers = [
-            (linear.bias, linear.weight.t(), k[0] if k else act, drop)
-            for (linear, act, drop), k in zip(model.layers, known)
-        ]
-        self.output = (model.output.bias, model.output.weight.t())
-        self.weights = [linear.weight for linear in model.linears]
+        self.acts = [k[0] if k else act for (_, act, _), k in zip(model.layers, known)]
+        self.drops = [drop for _, _, drop in model.layers]
 
     @property
     def hand_written(self) -> bool:
         """True when no layer needs autograd, so one pass may serve more rows than it trains on."""
         return all(d is not None for d in self.derivatives)
 
-    def forward(self, x: torch.Tensor, *, train: bool = True) -> Pass:
-        """Under ``torch.no_grad()``, as the Trainer calls it."""
+    def forward(self, layers: list[tuple[torch.Tensor, torch.Tensor]], x: torch.Tensor, *, train: bool = True) -> Pass:
+        """``layers``: per layer, the bias as ``[K, 1, out]`` and the weight as ``[K, in, out]``
+        (views of the stacked parameters: see ``layer_views``); ``x`` [K, N, inputs]. Under
+        ``torch.no_grad()``, as the engine calls it."""
         hidden, inputs, zs, graphs, keeps = [], [], [], [], []
-        for (bias, weight_t, act, drop), derivative in zip(self.layers, self.derivatives):
+        for (bias, weight_t), act, derivative, drop in zip(layers, self.acts, self.derivatives, self.drops):
             inputs.append(x)
-            z = torch.addmm(bias, x, weight_t)  # what F.linear computes
+            z = torch.baddbmm(bias, x, weight_t)  # what F.linear computes, K times
             graph = None
             if derivative is None:
                 z = z.requires_grad_()
@@ -92,38 +89,45 @@ class Backprop:
             hidden.append(x)
             keep = None
             if drop is not None and train and drop.p > 0:
-                # The same draws, in the same order, as model.Dropout makes from the same generator.
+                # The same draws, in the same order, as model.Dropout makes from the same generator
+                # (dropout networks train alone: K = 1).
                 keep = torch.empty_like(x).bernoulli_(1 - drop.p, generator=drop.generator)
                 x = x * keep / (1 - drop.p)
             keeps.append(keep)
         inputs.append(x)
-        out = torch.addmm(self.output[0], x, self.output[1])
+        out = torch.baddbmm(layers[-1][0], x, layers[-1][1])
         return Pass(out, hidden, inputs, zs, graphs, keeps)
 
-    def backward(self, fwd: Pass, dout: torch.Tensor) -> list[torch.Tensor]:
-        """Gradients of every weight and bias (weight, bias, layer by layer) from dL/dlogits, under
-        ``torch.no_grad()``. ``dout`` may cover only the first rows of the pass (training rows
-        followed by test rows)."""
-        n = dout.shape[0]
-        whole = n == fwd.out.shape[0]  # slicing all rows still costs a dispatched view
-        grads: list[torch.Tensor] = [None] * (2 * len(self.weights))  # type: ignore[list-item]
+    def backward(self, fwd: Pass, dout: torch.Tensor, weights: list[torch.Tensor]) -> list[torch.Tensor]:
+        """Gradients of every weight and bias (weight, bias, layer by layer; stacked as ``weights``)
+        from dL/dlogits, under ``torch.no_grad()``. ``dout`` may cover only the first rows of the
+        pass (training rows followed by test rows)."""
+        n = dout.shape[1]
+        whole = n == fwd.out.shape[1]  # slicing all rows still costs a dispatched view
+        grads: list[torch.Tensor] = [None] * len(weights)  # type: ignore[list-item]
         g = dout
-        for i in range(len(self.weights) - 1, -1, -1):
-            grads[2 * i] = g.t().mm(fwd.inputs[i] if whole else fwd.inputs[i][:n])
-            grads[2 * i + 1] = g.sum(0)
+        for i in range(len(weights) // 2 - 1, -1, -1):
+            grads[2 * i] = g.mT.bmm(fwd.inputs[i] if whole else fwd.inputs[i][:, :n])
+            grads[2 * i + 1] = g.sum(1)
             if i == 0:
                 break
-            g = g.mm(self.weights[i])
+            g = g.bmm(weights[2 * i])
             keep = fwd.keeps[i - 1]
             if keep is not None:
-                g = g / (1 - self.layers[i - 1][3].p) * keep
+                g = g / (1 - self.drops[i - 1].p) * keep
             derivative = self.derivatives[i - 1]
             if derivative is not None:
                 z, a = fwd.zs[i - 1], fwd.hidden[i - 1]
-                g = derivative(g, z, a) if whole else derivative(g, z[:n], a[:n])
+                g = derivative(g, z, a) if whole else derivative(g, z[:, :n], a[:, :n])
             else:  # a graph over all the pass's rows: only training passes (n == all rows) get here
                 g = _through(fwd.graphs[i - 1], fwd.zs[i - 1], g)
         return grads
+
+
+def layer_views(weights: list[torch.Tensor]) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """What ``Backprop.forward`` takes, from weight ``[K, out, in]``, bias ``[K, out]``, layer by
+    layer: views, made once, that stay current as the parameters are updated in place."""
+    return [(b.unsqueeze(1), w.mT) for w, b in zip(weights[0::2], weights[1::2])]
 
 
 def _through(output: torch.Tensor, leaf: torch.Tensor, grad: torch.Tensor) -> torch.Tensor:
@@ -135,13 +139,18 @@ def _through(output: torch.Tensor, leaf: torch.Tensor, grad: torch.Tensor) -> to
 
 
 def loss_gradient(spec, out: torch.Tensor, y: torch.Tensor, task: str) -> tuple[torch.Tensor, torch.Tensor]:
-    """The loss and dL/dlogits: written out for the common losses (``LossSpec.gradient``), else by
-    autograd on the loss alone (it is a handful of operations)."""
+    """Each stacked network's loss ``[K]`` and dL/dlogits ``[K, N, outputs]`` for logits
+    ``[K, N, outputs]`` and targets ``[K, N]``: written out for the common losses
+    (``LossSpec.gradient``), else by autograd on each network's loss alone (a handful of operations)."""
     if spec.gradient is not None:
         written = spec.gradient(out, y, task)
         if written is not None:
             return written
-    leaf = out.detach().requires_grad_()
-    with torch.enable_grad():
-        loss = spec.fn(leaf, y, task)
-    return loss.detach(), _through(loss, leaf, torch.ones_like(loss))
+    values, grads = [], []
+    for o, t in zip(out, y):
+        leaf = o.detach().requires_grad_()
+        with torch.enable_grad():
+            loss = spec.fn(leaf, t, task)
+        values.append(loss.detach())
+        grads.append(_through(loss, leaf, torch.ones_like(loss)))
+    return torch.stack(values), torch.stack(grads)

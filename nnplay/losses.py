@@ -62,8 +62,8 @@ class LossSpec:
     tasks: tuple[str, ...]
     fn: Callable  # (logits, targets, task) -> scalar
     class_outputs: bool  # classification: one logit per class (True) or a single logit (False)
-    # (logits, targets, task) -> (loss, dloss/dlogits) written out, for the common losses; the
-    # others are differentiated by autograd (nnplay.backprop.loss_gradient).
+    # (logits [K, N, outputs], targets [K, N], task) -> (losses [K], dloss/dlogits) written out, for
+    # the common losses; the others are differentiated by autograd (nnplay.backprop.loss_gradient).
     gradient: Callable | None = None
 
     def outputs(self, task: str, n_classes: int) -> tuple[int, str]:
@@ -85,23 +85,25 @@ def _plain(fn):
     return lambda out, y, task: fn(out, y)
 
 
-# Each gradient is the formula autograd's own backward of that loss evaluates (mean reduction).
+# Each gradient is the formula autograd's own backward of that loss evaluates (mean reduction), for
+# K networks at once: logits [K, N, outputs], targets [K, N] -> each network's loss [K] and dL/dlogits.
 def _bce_gradient(out, y, task):
-    return _bce(out, y), (torch.sigmoid(out) - y[:, None]) / y.shape[0]
+    loss = F.binary_cross_entropy_with_logits(out[..., 0], y, reduction="none").mean(-1)
+    return loss, (torch.sigmoid(out) - y[..., None]) / y.shape[-1]
 
 
 def _cross_entropy_gradient(out, y, task):
-    log_p = F.log_softmax(out, dim=1)
-    grad = log_p.exp()
-    grad[torch.arange(y.shape[0], device=y.device), y] -= 1
-    return F.nll_loss(log_p, y), grad / y.shape[0]
+    log_p = F.log_softmax(out, dim=-1)
+    picked = log_p.gather(-1, y[..., None])
+    grad = log_p.exp().scatter_add_(-1, y[..., None], torch.full_like(picked, -1.0))
+    return -picked[..., 0].mean(-1), grad / y.shape[-1]
 
 
 def _mse_gradient(out, y, task):
     if task != REGRESSION:
         return None
-    error = out[:, 0] - y
-    return error.pow(2).mean(), (error * (2 / y.shape[0]))[:, None]
+    error = out[..., 0] - y
+    return error.pow(2).mean(-1), (error * (2 / y.shape[-1]))[..., None]
 
 
 LOSSES: dict[str, LossSpec] = {

@@ -1,17 +1,10 @@
 """Sweeps: one knob, several values, trained side by side; and the Compare page's pair of runs.
 
-Where the networks share one architecture, K of them train in one batched pass: each layer's
-weights are one ``[K, in, out]`` tensor and ``torch.baddbmm`` runs all K at once; each model's
-loss is taken on its own (``torch.func.vmap``) and the sum is backpropagated, which gives every
-model exactly its own gradient because the models share nothing. Per-model data (seeds, noise)
-is a per-model slice of X. Per-model learning rates use an optimizer step at the largest rate,
-each model's change then scaled by its rate over that one: exact for optimizers whose update is
-proportional to the learning rate (``LINEAR_IN_LR``). What cannot be batched (width changes
-the weight shapes, batch sizes split epochs differently, L-BFGS, dropout...) trains one Trainer
-after another, and ``Sweep.path`` / ``Sweep.reason`` say which way it went and why.
-
-Initial weights and data come from the engine's own ``Trainer`` for each value, so a batched
-model starts exactly where a solo ``Trainer`` of its Config starts (a test checks the losses agree).
+Where the networks share one shape, K of them train in one batched pass of nnplay.engine, each
+with its own data, optimizer and rules: a batched run is its solo Trainer's run (a test checks
+they end within float32's reach). What cannot be batched (width changes the weight shapes, batch
+sizes split epochs differently, L-BFGS, dropout) trains one Trainer after another, and
+``Sweep.path`` / ``Sweep.reason`` say which way it went and why.
 """
 
 from __future__ import annotations
@@ -23,13 +16,11 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import torch
-from torch.func import vmap
 
-from . import divergence, optim
+from . import engine
 from .config import FIELDS, Config, ConfigError, check_field, format_value, parse_value
-from .data import REGRESSION, Table
-from .train import DIVERGED, DONE, TRAINING, Grid, Trainer
+from .data import Table
+from .train import DIVERGED, Grid, Trainer
 
 MAX_VALUES = 16  # values per sweep: the batched pass and the small multiples stay readable and quick
 
@@ -52,21 +43,18 @@ KNOBS: dict[str, Knob] = {
     "noise": Knob("noise", "noise", example="0, 0.1, 0.2, 0.3"),
 }
 
-# The update of these optimizers is lr times something that does not depend on lr, so one step
-# at one rate, rescaled per model, is each model's own step.
-LINEAR_IN_LR = frozenset({"sgd", "adam", "adamw", "adamax", "nadam", "radam", "adadelta", "adagrad", "rmsprop"})
-# Per-model differences the batched pass handles: the rates as per-model tensors, the data as per-model X.
 DATA_FIELDS = frozenset(
     {"dataset", "n_samples", "noise", "test_fraction", "seed", "label_noise", "imbalance", "n_classes", "features"}
 )
-PER_MODEL = frozenset({"lr", "l1", "l2", "init"}) | DATA_FIELDS  # init: each model's weights are stacked as drawn
 NOT_TRAINING = frozenset({"grid", "snapshot_every", "threads"})  # how runs are drawn or timed, not what they learn
+# Why runs cannot share a pass, by the setting that differs (nnplay.engine.stack_key).
 _WHY = {
     "hidden": "the widths change the weight shapes",
     "activation": "the activations differ",
+    "mix": "the mixed blocks differ",
     "batch_size": "each batch size splits an epoch into different steps",
-    "epochs": "the epoch budgets differ",
-    "optimizer": "the optimizers differ",
+    "loss": "the losses differ",
+    "device": "the runs train on different devices",
 }
 
 
@@ -231,7 +219,7 @@ def sweep(
     deadline = None if max_seconds is None else time.perf_counter() + max_seconds  # training time, not set-up
     reason = why_not_batched(configs, trainers) if batched else "batching was turned off"
     if reason is None:
-        results = _train_batched(configs, trainers, values, progress, deadline)
+        results = _train_together(trainers, values, progress, deadline)
         path = "batched"
     else:
         results = _train_sequential(trainers, values, progress, deadline, knob)
@@ -255,7 +243,7 @@ def train_batched(
     if reason is not None:
         raise SweepError("batched", reason)
     deadline = None if max_seconds is None else time.perf_counter() + max_seconds
-    return _train_batched(configs, trainers, [None] * len(configs), progress, deadline)
+    return _train_together(trainers, [None] * len(configs), progress, deadline)
 
 
 def why_not_batched(configs: Sequence[Config], trainers: Sequence[Trainer] | None = None) -> str | None:
@@ -263,33 +251,28 @@ def why_not_batched(configs: Sequence[Config], trainers: Sequence[Trainer] | Non
     if not configs:
         return "nothing to train"
     first = configs[0]
-    for name in first.to_dict():
-        if name not in PER_MODEL | NOT_TRAINING and any(getattr(c, name) != getattr(first, name) for c in configs):
-            return _WHY.get(name, f"{name} differs between the runs")
-    name = first.optimizer
-    if name == "lbfgs":
+    for name, why in _WHY.items():
+        if any(getattr(c, name) != getattr(first, name) for c in configs):
+            return why
+    if first.optimizer == "lbfgs":
         return "L-BFGS searches along all of a network's weights together"
-    if name == "adafactor":
-        return "Adafactor scales its steps by each weight tensor's overall size"
-    if name not in LINEAR_IN_LR and len({c.lr for c in configs}) > 1:
-        return f"{optim.OPTIMIZERS[name].label}'s step is not proportional to the learning rate"
     if first.dropout:
         return "dropout draws each network's masks from its own generator"
-    if first.patience:
-        return "early stopping ends each run at its own epoch"
+    if any(c.activation_expr != first.activation_expr or c.loss_expr != first.loss_expr for c in configs):
+        return "the custom expressions differ"
     if trainers:
         t0 = trainers[0]
         for t in trainers[1:]:
-            if (t.task, t.loss_name, t.device) != (t0.task, t0.loss_name, t0.device):
+            if (t.task, t.loss_name) != (t0.task, t0.loss_name):
                 return "the runs' data sets need different tasks or losses"
             if t.X_train.shape != t0.X_train.shape or t.X_test.shape != t0.X_test.shape:
                 return "the runs' data sets differ in size"
-            if t.y_train.shape != t0.y_train.shape or t.model.n_output != t0.model.n_output:
+            if engine.stack_key(t) != engine.stack_key(t0):
                 return "the runs' data sets differ in shape"
     return None
 
 
-def _sequential_result(t: Trainer, value, seconds: float, path: str = "sequential") -> Result:
+def _result(t: Trainer, value, seconds: float, path: str) -> Result:
     keys = ("epoch", "train_loss", "train_accuracy", "train_r2", "test_loss", "test_accuracy", "test_r2", "lr")
     history = {k: t.records.column(k) for k in keys if t.records.last() and k in t.records.last()}
     message = t.message
@@ -315,228 +298,25 @@ def _train_sequential(trainers, values, progress, deadline, knob) -> list[Result
             t.step(chunk, max_seconds=left)
             if progress:
                 progress((i + t.epoch / t.config.epochs) / k, f"{knob} = {format_value(v)} ({i + 1} of {k})")
-        results.append(_sequential_result(t, v, time.perf_counter() - start))
+        results.append(_result(t, v, time.perf_counter() - start, "sequential"))
     return results
 
 
-# --- the batched pass ----------------------------------------------------------------------------
-
-
-class _Stack:
-    """K same-shaped networks as stacked tensors: weights [K, in, out], biases [K, 1, out]."""
-
-    def __init__(self, trainers: Sequence[Trainer]):
-        t0 = trainers[0]
-        self.acts = [act for _, act, _ in t0.model.layers]  # elementwise modules: they take [K, N, n] as is
-        linears = [t.model.linears for t in trainers]
-        with torch.no_grad():
-            self.weights = [
-                torch.stack([ls[i].weight.t() for ls in linears]).contiguous().requires_grad_()
-                for i in range(len(linears[0]))
-            ]
-            self.biases = [
-                torch.stack([ls[i].bias[None, :] for ls in linears]).contiguous().requires_grad_()
-                for i in range(len(linears[0]))
-            ]
-
-    @property
-    def params(self) -> list[torch.Tensor]:
-        return [p for wb in zip(self.weights, self.biases) for p in wb]
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        for w, b, act in zip(self.weights, self.biases, self.acts):
-            x = act(torch.baddbmm(b, x, w))
-        return torch.baddbmm(self.biases[-1], x, self.weights[-1])
-
-    def write_back(self, trainers: Sequence[Trainer], frozen: dict[int, list[torch.Tensor]]) -> None:
-        """Each model's final weights into its Trainer's network (a diverged one: as it was before)."""
-        with torch.no_grad():
-            for k, t in enumerate(trainers):
-                params = frozen.get(k) or [p[k] for p in self.params]
-                for i, linear in enumerate(t.model.linears):
-                    linear.weight.copy_(params[2 * i].t())
-                    linear.bias.copy_(params[2 * i + 1][0])
-
-
-def _stacked(tensors: list[torch.Tensor]) -> torch.Tensor:
-    """[K, ...] from per-model tensors, without copying when they are all the same data."""
-    first = tensors[0]
-    if all(t is first or torch.equal(t, first) for t in tensors[1:]):
-        return first.expand(len(tensors), *first.shape)
-    return torch.stack(tensors)
-
-
-def _per_model_loss(t0: Trainer):
-    fn, task = t0.loss.fn, t0.task
-
-    def one(out, y):
-        return fn(out, y, task)
-
-    if t0.loss_name == "kl_div":  # torch has no batching rule for kl_div: a loop is as quick
-        return lambda out, y: torch.stack([one(o, t) for o, t in zip(out, y)])
-    return vmap(one)
-
-
-def _score(out: torch.Tensor, y: torch.Tensor, task: str) -> torch.Tensor:
-    """Per model: correct predictions, or the sum of squared errors for regression (as the Trainer)."""
-    if task == REGRESSION:
-        return (out[..., 0] - y).pow(2).sum(1)
-    if out.shape[-1] == 1:
-        return ((out[..., 0] > 0) == (y > 0.5)).sum(1).to(out.dtype)
-    return (out.argmax(-1) == y).sum(1).to(out.dtype)
-
-
-def _train_batched(configs, trainers, values, progress, deadline) -> list[Result]:
+def _train_together(trainers, values, progress, deadline) -> list[Result]:
+    """Every run in one batched pass (nnplay.engine), a chunk of epochs at a time between progress reports."""
     start = time.perf_counter()
-    c0, t0, k = configs[0], trainers[0], len(trainers)
-    if torch.get_num_threads() != c0.threads:
-        torch.set_num_threads(c0.threads)
-    net = _Stack(trainers)
-    params = net.params
-    X, Y = _stacked([t.X_train for t in trainers]), _stacked([t.y_train for t in trainers])
-    Xt, Yt = _stacked([t.X_test for t in trainers]), _stacked([t.y_test for t in trainers])
-    has_test = Xt.shape[1] > 0
-    dev, dtype = t0.device, net.weights[0].dtype
-    rates = [c.lr for c in configs]
-    base = max(rates)
-    scale = None if len(set(rates)) == 1 else torch.tensor(rates, dtype=dtype, device=dev).div(base).view(k, 1, 1)
-    l1 = torch.tensor([c.l1 for c in configs], dtype=dtype, device=dev) if any(c.l1 for c in configs) else None
-    l2 = torch.tensor([c.l2 for c in configs], dtype=dtype, device=dev) if any(c.l2 for c in configs) else None
-    optimizer = optim.make_optimizer(c0.optimizer, params, c0.replace(lr=base))
-    loss_of = _per_model_loss(t0)
-    n, size = X.shape[1], c0.batch_size
-    # The Trainer's shuffling: its own generator per run, seeded by the run's seed.
-    shufflers = [torch.Generator().manual_seed(c.seed + 1) for c in configs] if 0 < size < n else []
-    same_order = len({c.seed for c in configs}) == 1
-    sst = [_sst(t) for t in trainers]
-    stop = [None] * k  # the epoch each model stopped at (diverged); None while it trains
-    why = [""] * k  # why it stopped: the Trainer's own divergence message
-    watch = divergence.Watch([t.start_loss for t in trainers])
-    frozen: dict[int, list[torch.Tensor]] = {}
-    rows: list[torch.Tensor] = []  # per epoch: [K, 4] train loss sum, train score, test loss, test score
-    lrs: list[float] = []
-    for epoch in range(c0.epochs):
-        if len(frozen) == k or (deadline is not None and time.perf_counter() > deadline):
+    k, budget = len(trainers), max(t.config.epochs for t in trainers)
+    chunk = max(1, budget // 50)
+    while not all(t.finished for t in trainers):
+        left = None if deadline is None else deadline - time.perf_counter()
+        if left is not None and left <= 0:
             break
-        lr = base * optim.schedule_factor(c0, epoch, c0.epochs)
-        for group in optimizer.param_groups:
-            group["lr"] = lr
-        with torch.no_grad():
-            if has_test:
-                out_t = net.forward(Xt)
-                test = torch.stack([loss_of(out_t, Yt), _score(out_t, Yt, t0.task)], 1)
-            else:
-                test = torch.full((k, 2), float("nan"), dtype=dtype, device=dev)
-        sums = torch.zeros(k, 2, dtype=dtype, device=dev)
-        for xb, yb in _batches(X, Y, size, shufflers, same_order, dev):
-            out = net.forward(xb)
-            loss = loss_of(out, yb)
-            objective = loss if l1 is None and l2 is None else loss + _penalty(net.weights, l1, l2)
-            finite = torch.isfinite(objective)
-            if not bool(finite.all()):
-                for i in torch.nonzero(~finite).flatten().tolist():
-                    if i not in frozen:  # stops before the bad update, as a Trainer does
-                        frozen[i] = [p[i].detach().clone() for p in params]
-                        stop[i], why[i] = epoch, divergence.not_finite(epoch, configs[i].lr)
-            optimizer.zero_grad(set_to_none=True)
-            torch.where(finite, objective, torch.zeros_like(objective)).sum().backward()
-            before = [p.detach().clone() for p in params] if scale is not None else None
-            optimizer.step()
-            with torch.no_grad():
-                if before is not None:  # each model's own rate: its change at the top rate, scaled
-                    for p, old in zip(params, before):
-                        p.sub_(old).mul_(scale).add_(old)
-                for i, saved in frozen.items():
-                    for p, s in zip(params, saved):
-                        p[i] = s
-                sums += torch.stack([loss.detach() * len(xb[0]), _score(out.detach(), yb, t0.task)], 1)
-        rows.append(torch.cat([sums, test], 1))
-        lrs.append(lr)
-        # One small copy per epoch; the finite checks above already wait for every batch.
-        losses = (sums[:, 0] / n).tolist()
-        for i, blown in enumerate(watch.blown(losses)):
-            if blown and i not in frozen:  # stops after this epoch's update, as a Trainer does
-                frozen[i] = [p[i].detach().clone() for p in params]
-                start_loss = trainers[i].start_loss
-                stop[i], why[i] = epoch + 1, divergence.blown_up(epoch + 1, configs[i].lr, start_loss, losses[i])
-        if progress and (epoch % max(1, c0.epochs // 50) == 0 or epoch == c0.epochs - 1):
-            progress((epoch + 1) / c0.epochs, f"epoch {epoch + 1} of {c0.epochs}, {k} networks in one pass")
-    done = len(rows)
-    table = torch.stack(rows).cpu().numpy() if rows else np.zeros((0, k, 4))
-    net.write_back(trainers, frozen)
+        engine.train(trainers, chunk, max_seconds=left)
+        if progress:
+            epoch = max(t.epoch for t in trainers)
+            progress(epoch / budget, f"epoch {epoch} of {budget}, {k} networks in one pass")
     seconds = (time.perf_counter() - start) / k
-    ran = [s if s is not None else done for s in stop]
-    worse = watch.worse([table[r - 1, i, 0] / n if r else math.nan for i, r in enumerate(ran)])
-    results = []
-    for i, (t, c) in enumerate(zip(trainers, configs)):
-        history = _history(table[: ran[i], i], lrs[: ran[i]], n, Xt.shape[1], sst[i], t.task, has_test)
-        start_loss = t.start_loss  # before adopting the final weights makes them its start
-        t.adopt_current_weights()
-        final = t.evaluate()
-        status, message = DONE if ran[i] >= c.epochs else TRAINING, ""
-        if stop[i] is not None or not math.isfinite(final["train_loss"]):
-            status, message = DIVERGED, why[i] or divergence.not_finite(ran[i], c.lr)
-        elif status == DONE and worse[i]:
-            last = history["train_loss"][-1]
-            status, message = DIVERGED, divergence.ended_worse(ran[i], c.lr, start_loss, last)
-        elif status == TRAINING:
-            message = f"Stopped at this sweep's time limit after {ran[i]} of {c.epochs} epochs."
-        results.append(Result(values[i], c, t, history, final, ran[i], seconds, status, message, "batched"))
-    return results
-
-
-def _batches(X, Y, size, shufflers, same_order, device):
-    if not shufflers:
-        yield X, Y
-        return
-    k, n = X.shape[0], X.shape[1]
-    if same_order:
-        perm = torch.randperm(n, generator=shufflers[0]).to(device)
-        for idx in perm.split(size):
-            yield X[:, idx], Y[:, idx]
-        return
-    perms = torch.stack([torch.randperm(n, generator=g) for g in shufflers]).to(device)
-    rows = torch.arange(k, device=device)[:, None]
-    for idx in perms.split(size, dim=1):
-        yield X[rows, idx], Y[rows, idx]
-
-
-def _penalty(weights, l1, l2) -> torch.Tensor:
-    """Per model: l1 * sum |w| + l2 * sum w² over the weights (not the biases), as the Trainer."""
-    total = 0
-    if l1 is not None:
-        total = total + l1 * sum(w.abs().sum((1, 2)) for w in weights)
-    if l2 is not None:
-        total = total + l2 * sum(w.pow(2).sum((1, 2)) for w in weights)
-    return total
-
-
-def _sst(t: Trainer) -> tuple[float, float]:
-    d = t.data
-    train = float(np.sum((d.y_train - d.y_train.mean()) ** 2))
-    test = float(np.sum((d.y_test - d.y_test.mean()) ** 2)) if len(d.y_test) else 0.0
-    return train, test
-
-
-def _history(rows: np.ndarray, lrs: list[float], n, n_test, sst, task, has_test) -> dict[str, list[float]]:
-    """One model's per-epoch records, the keys and meaning of the Trainer's (measured before each update)."""
-    metric = "r2" if task == REGRESSION else "accuracy"
-
-    def score(values, count, total):
-        if task == REGRESSION:
-            return [1.0 - v / total if total > 0 else float("nan") for v in values]
-        return [v / count for v in values]
-
-    history = {
-        "epoch": [float(e) for e in range(len(rows))],
-        "train_loss": [float(v) / n for v in rows[:, 0]],
-        f"train_{metric}": score(rows[:, 1].tolist(), n, sst[0]),
-    }
-    if has_test:
-        history["test_loss"] = [float(v) for v in rows[:, 2]]
-        history[f"test_{metric}"] = score(rows[:, 3].tolist(), n_test, sst[1])
-    history["lr"] = [float(v) for v in lrs]
-    return history
+    return [_result(t, v, seconds, "batched") for t, v in zip(trainers, values)]
 
 
 # --- Compare: two runs from the same start -------------------------------------------------------

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import torch
 
-from . import backprop, divergence, losses, optim
+from . import backprop, divergence, engine, losses, optim
 from .config import Config
 from .data import BINARY, MULTICLASS, REGRESSION, Dataset, Table, build
 from .history import History, Snapshot, Snapshots
@@ -41,36 +41,6 @@ class Grid:
     ys: np.ndarray | None
     values: np.ndarray  # [res, res] (P(class 1) or a prediction), [k, res, res] for multi-class; [res] on a line
     epoch: int
-
-
-class _Epoch:
-    """What one epoch's batches leave for its record, kept as tensors until the epoch's one sync."""
-
-    def __init__(self, nonnegative: list[bool]):
-        self.terms: list[torch.Tensor] = []  # per batch: mean loss, score
-        self.sizes: list[int] = []
-        self.nonnegative = nonnegative  # per hidden layer: outputs never below zero
-        self.mass: list[torch.Tensor] = []  # per hidden layer and unit, the summed size of its outputs
-        self.objective = None
-
-    def add(self, trainer: Trainer, loss, out, y, hidden, objective=None) -> None:
-        n = y.shape[0]
-        self.terms += (loss, trainer._score(out, y))
-        self.sizes.append(n)
-        self.objective = loss if objective is None else objective
-        # A dead unit's outputs are all zero; their summed size is several times cheaper to get than a count.
-        mass = [
-            (h if h.shape[0] == n else h[:n]).sum(0) if plus else (h if h.shape[0] == n else h[:n]).abs().sum(0)
-            for h, plus in zip(hidden, self.nonnegative)
-        ]
-        self.mass = mass if not self.mass else [a + b for a, b in zip(self.mass, mass)]
-
-    def values(self, norms, test) -> list[float]:
-        """[loss, score per batch..., weight and bias gradient norms..., test loss, test score,
-        objective of the last batch, hidden units' output size...], as Python floats."""
-        scalars = [*self.terms, *norms, *([] if test is None else test), self.objective]
-        self.objective_at = len(scalars) - 1
-        return torch.cat([torch.stack(scalars), *self.mass]).tolist()
 
 
 class Trainer:
@@ -110,7 +80,8 @@ class Trainer:
         fast = not optim.OPTIMIZERS[config.optimizer].needs_closure
         self._backprop = backprop.Backprop(self.model) if fast else None
         self._plain_sgd = config.optimizer == "sgd"
-        self._pending_grads = None
+        full_batch = config.batch_size == 0 or config.batch_size >= len(self.data.X_train)
+        self.batch_size = 0 if full_batch else config.batch_size  # 0: the whole training set in one step
         self._initial_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self.X_train = torch.as_tensor(self.data.X_train, device=self.device)
         self.X_test = torch.as_tensor(self.data.X_test, device=self.device)
@@ -125,9 +96,7 @@ class Trainer:
         norm_keys = [f"grad_norm_{i}" for i in range(1, n_layers)] + ["grad_norm_out"]
         self._keys = (f"train_{metric}", f"test_{metric}", norm_keys)
         self._nonnegative = [name in ("relu", "sigmoid", "softplus") for name in self.model.activation_names]
-        self._positive = {id(y): y > 0.5 for y in (self.y_train, self.y_test) if y.dtype.is_floating_point}
         self._joint = None
-        full_batch = config.batch_size == 0 or config.batch_size >= len(self.X_train)
         if fast and full_batch and self._backprop.hand_written and not config.dropout and len(self.X_test):
             self._joint = torch.cat([self.X_train, self.X_test])
         self._grid_cache: dict = {}
@@ -204,23 +173,38 @@ class Trainer:
 
     def step(self, n_epochs: int = 1, max_seconds: float | None = None) -> int:
         """Train up to ``n_epochs`` more epochs (never past the budget, and not past ``max_seconds``
-        of this thread's CPU time once an epoch has run); returns how many ran."""
+        of this thread's CPU time once an epoch has run); returns how many ran. The epochs happen in
+        nnplay.engine, where this network is a group of one."""
         if self.finished or n_epochs <= 0:
             return 0
+        return engine.train([self], n_epochs, max_seconds=max_seconds)[0]
+
+    def run(self) -> Trainer:
+        """Train to the end of the budget (or until it stops early or diverges)."""
+        self.step(self.remaining)
+        return self
+
+    # What the engine calls around a chunk of epochs and after each one.
+
+    def _begin(self) -> None:
         if torch.get_num_threads() != self.config.threads:
             torch.set_num_threads(self.config.threads)
         self.status = TRAINING
-        start = time.perf_counter()
-        cpu_start = time.thread_time()
-        done = 0
-        # The fast path builds no autograd graph; one no_grad for the whole chunk, not one per epoch.
-        with torch.no_grad() if self._backprop is not None else contextlib.nullcontext():
-            done = self._epochs(min(n_epochs, self.remaining), cpu_start, max_seconds)
-        if self._pending_grads is not None:
-            for p, g in zip(self._params, self._pending_grads):
-                p.grad = g
-            self._pending_grads = None
-        self.seconds += time.perf_counter() - start
+
+    def _after_epoch(self, record: dict[str, float]) -> bool:
+        """Keep an epoch's record and judge it; False when training stops here."""
+        self.records.append(record)
+        if self._watch.blown([record["train_loss"]])[0]:
+            self._diverge(divergence.blown_up(self.epoch, self.config.lr, self.start_loss, record["train_loss"]))
+            return False
+        if self._early_stop(record):
+            return False
+        if self.snapshots.due(self.epoch):
+            self._snapshot()
+        return self.status == TRAINING
+
+    def _end(self, seconds: float) -> None:
+        self.seconds += seconds
         if not self.diverged and not self._weights_finite():  # the chunk's last update blew up
             self._diverge()
         if self.status == TRAINING and self.remaining == 0:
@@ -230,42 +214,24 @@ class Trainer:
             self._diverge(divergence.ended_worse(self.epoch, self.config.lr, self.start_loss, last["train_loss"]))
         if self.finished and not self.diverged:
             self._snapshot()
-        return done
 
-    def _epochs(self, n: int, start: float, max_seconds: float | None) -> int:
+    def _autograd_epochs(self, n: int, deadline: float | None) -> int:
+        """Epochs on autograd's own path (L-BFGS evaluates its closure several times per step)."""
         done = 0
         for _ in range(n):
             record = self._epoch()
             done += 1
-            if record is None:
+            if record is None or not self._after_epoch(record):
                 break
-            self.records.append(record)
-            if self._watch.blown([record["train_loss"]])[0]:
-                loss = record["train_loss"]
-                self._diverge(divergence.blown_up(self.epoch, self.config.lr, self.start_loss, loss))
-                break
-            if self._early_stop(record):
-                break
-            if self.snapshots.due(self.epoch):
-                self._snapshot()
-            # CPU time, not wall time: on a busy server every torch call waits for the GIL, and a
-            # wall-time cap shrank ticks to a few epochs, so each run took many more redraws.
-            if max_seconds is not None and time.thread_time() - start > max_seconds:
+            if deadline is not None and time.thread_time() > deadline:
                 break
         return done
 
-    def run(self) -> Trainer:
-        """Train to the end of the budget (or until it stops early or diverges)."""
-        self.step(self.remaining)
-        return self
-
     def _batches(self):
-        n = len(self.X_train)
-        size = self.config.batch_size
-        if size == 0 or size >= n:
+        if not self.batch_size:
             return [(self.X_train, self.y_train)]
-        perm = torch.randperm(n, generator=self._shuffle_generator).to(self.device)
-        return [(self.X_train[idx], self.y_train[idx]) for idx in perm.split(size)]
+        perm = torch.randperm(len(self.X_train), generator=self._shuffle_generator).to(self.device)
+        return [(self.X_train[idx], self.y_train[idx]) for idx in perm.split(self.batch_size)]
 
     def _penalty(self):
         c = self.config
@@ -302,19 +268,16 @@ class Trainer:
         return closure
 
     def _epoch(self) -> dict[str, float] | None:
-        """One epoch in the article's five steps, per batch: zero_grad, forward, loss, backward, step.
-
-        Metrics come from the training forward pass itself (no second pass over the training
-        data). Returns the epoch's record, or None when the loss stopped being finite.
+        """One epoch on autograd's path, in the article's five steps per batch: zero_grad, forward,
+        loss, backward, step. Metrics come from the training forward pass itself (no second pass
+        over the training data). Returns the epoch's record, or None when the loss stopped being finite.
         """
-        if self._backprop is not None:
-            return self._fast_epoch()
         test = None
         if len(self.X_test):
             with torch.no_grad(), self._eval_mode(self.model) as model:
                 test = self._test_terms(model(self.X_test))
-        epoch = _Epoch(self._nonnegative)
         needs_closure = optim.OPTIMIZERS[self.config.optimizer].needs_closure
+        terms, sizes, mass = [], [], None
         for xb, yb in self._batches():
             captured = {}
             closure = self._closure(xb, yb, captured)
@@ -328,94 +291,41 @@ class Trainer:
             norms = torch._foreach_norm([p.grad if p.grad is not None else torch.zeros_like(p) for p in self._params])
             if not needs_closure:
                 self.optimizer.step()
-            epoch.add(self, captured["loss"].detach(), captured["out"].detach(), yb, captured["hidden"])
-        values = epoch.values(norms, test)
-        return self._finish_epoch(epoch, values, norms, test)
-
-    def _fast_epoch(self) -> dict[str, float] | None:
-        """The same epoch as ``_epoch``, with hand-written backpropagation (see nnplay.backprop).
-
-        Full batch and without dropout, one pass over the training and test rows together serves
-        both: the test metrics are taken before the update either way. The last batch's metrics
-        come back (one sync) before its update, which is when a non-finite loss is caught.
-        """
-        bp = self._backprop
-        test = None
-        if len(self.X_test) and self._joint is None:
-            test = self._test_terms(bp.forward(self.X_test, train=False).out)
-        epoch = _Epoch(self._nonnegative)
-        batches = self._batches()
-        for i, (xb, yb) in enumerate(batches):
-            n = xb.shape[0]
-            fwd = bp.forward(xb if self._joint is None else self._joint)
-            out = fwd.out if self._joint is None else fwd.out[:n]
-            if self._joint is not None:
-                test = self._test_terms(fwd.out[n:])
-            loss, dout = backprop.loss_gradient(self.loss, out, yb, self.task)
-            grads = bp.backward(fwd, dout)
-            objective = self._add_penalty(loss, grads)
-            epoch.add(self, loss, out, yb, fwd.hidden, objective)
-            if i < len(batches) - 1:
-                if not math.isfinite(objective.item()):
-                    return self._diverge()
-                self._apply(grads)
-        norms = torch._foreach_norm(grads)
-        values = epoch.values(norms, test)
-        if not math.isfinite(values[epoch.objective_at]):
-            return self._diverge()
-        self._apply(grads)
-        return self._finish_epoch(epoch, values, norms, test)
-
-    def _add_penalty(self, loss, grads):
-        """The objective (loss plus L1/L2 on the weights), with the penalty's gradient added to ``grads``."""
-        penalty = self._penalty()
-        if penalty is None:
-            return loss
-        c = self.config
-        for i in range(0, len(grads), 2):  # weights only: biases go unpenalised
-            w = self._params[i]
-            if c.l1:
-                grads[i] = grads[i] + c.l1 * torch.sign(w)
-            if c.l2:
-                grads[i] = grads[i] + (2 * c.l2) * w
-        return loss + penalty
-
-    def _apply(self, grads) -> None:
-        """The optimizer's step with these gradients (left in ``.grad`` as backward would leave them)."""
-        group = self.optimizer.param_groups[0]
-        if self._plain_sgd and group["momentum"] == 0:
-            # What SGD without momentum does per weight, as one call instead of one per tensor; it
-            # reads no .grad, so the last step's are put there once per chunk (see step()).
-            torch._foreach_add_(self._params, grads, alpha=-group["lr"])
-            self._pending_grads = grads
-        else:
-            for p, g in zip(self._params, grads):
-                p.grad = g
-            self.optimizer.step()
+            with torch.no_grad():
+                out, hidden = captured["out"], captured["hidden"]
+                terms += (captured["loss"].detach(), self._score(out.detach(), yb))
+                sizes.append(len(yb))
+                layer_mass = [h.sum(0) if plus else h.abs().sum(0) for h, plus in zip(hidden, self._nonnegative)]
+                mass = layer_mass if mass is None else [a + b for a, b in zip(mass, layer_mass)]
+        scalars = [*terms, *norms, *([] if test is None else test)]
+        values = torch.cat([torch.stack(scalars).detach(), *(mass or [])]).tolist()
+        n_terms, at = len(terms), len(terms) + len(norms)
+        test_values = None if test is None else values[at : at + 2]
+        units = sum(self.config.hidden)
+        hidden_mass = values[len(values) - units :] if units else []
+        losses, scores = values[0:n_terms:2], values[1:n_terms:2]
+        return self._record(losses, scores, sizes, values[n_terms:at], test_values, hidden_mass)
 
     def _test_terms(self, out) -> torch.Tensor:
         return torch.stack([self.loss.fn(out, self.y_test, self.task), self._score(out, self.y_test)])
 
-    def _finish_epoch(self, epoch: _Epoch, values: list[float], norms, test) -> dict[str, float]:
-        n_batches, n_grads = len(epoch.terms) // 2, len(norms)
-        loss_sum = sum(v * n for v, n in zip(values[0 : 2 * n_batches : 2], epoch.sizes))
-        score = sum(values[1 : 2 * n_batches : 2])
-        at = 2 * n_batches
-        norms = [math.hypot(w, b) for w, b in zip(values[at : at + n_grads : 2], values[at + 1 : at + n_grads : 2])]
-        at += n_grads
+    def _record(self, losses, scores, sizes, norms, test, hidden) -> dict[str, float]:
+        """An epoch's record from its figures, plain floats measured before each batch's update:
+        each batch's mean loss and score, each weight and bias gradient's norm (the last batch's),
+        the test set's loss and score (or None), and each hidden unit's summed output size."""
+        loss_sum = sum(v * n for v, n in zip(losses, sizes))
+        norms = [math.hypot(w, b) for w, b in zip(norms[0::2], norms[1::2])]
         if test is not None:
-            test = (values[at], self._metric(values[at + 1], len(self.X_test), self._sst[1]))
-            at += 2
-        at += 1  # the objective
+            test = (test[0], self._metric(test[1], len(self.X_test), self._sst[1]))
         units = sum(self.config.hidden)
-        dead = values[at : at + units].count(0.0)
+        dead = hidden.count(0.0)
         lr = self.optimizer.param_groups[0]["lr"]
         if self.scheduler is not None:
             self.scheduler.step()
         self.epoch += 1
-        n_seen = sum(epoch.sizes)
+        n_seen = sum(sizes)
         record = {"epoch": float(self.epoch), "train_loss": loss_sum / n_seen, "lr": float(lr)}
-        record[self._keys[0]] = self._metric(score, n_seen, self._sst[0])
+        record[self._keys[0]] = self._metric(sum(scores), n_seen, self._sst[0])
         if test is not None:
             record["test_loss"], record[self._keys[1]] = test
         record.update(zip(self._keys[2], norms))
@@ -428,13 +338,7 @@ class Trainer:
         return score / n
 
     def _score(self, out, y):
-        """Correct predictions (classification) or the sum of squared errors (regression)."""
-        if self.task == REGRESSION:
-            return (out[:, 0] - y).pow(2).sum()
-        if out.shape[1] == 1:
-            positive = self._positive.get(id(y))  # the full sets' are worked out once
-            return ((out[:, 0] > 0) == (y > 0.5 if positive is None else positive)).sum(dtype=out.dtype)
-        return (out.argmax(1) == y).sum(dtype=out.dtype)
+        return engine.score(out, y, self.task)
 
     @contextlib.contextmanager
     def _eval_mode(self, model: Network):

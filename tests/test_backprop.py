@@ -57,10 +57,11 @@ def test_gradients_equal_autograd(hidden, activation, custom, loss):
     expected = _autograd_gradients(model, x, y, spec, task)
     bp = backprop.Backprop(model)
     with torch.no_grad():
-        fwd = bp.forward(x)
-        assert torch.allclose(fwd.out, model(x))
-        loss_value, dout = backprop.loss_gradient(spec, fwd.out, y, task)
-        got = bp.backward(fwd, dout)
+        weights = _stacked(model)
+        fwd = bp.forward(backprop.layer_views(weights), x[None])
+        assert torch.allclose(fwd.out[0], model(x))
+        loss_value, dout = backprop.loss_gradient(spec, fwd.out, y[None], task)
+        got = [g[0] for g in bp.backward(fwd, dout, weights)]
     assert loss_value.item() == pytest.approx(spec.fn(model(x), y, task).item(), rel=1e-12)
     for a, b in zip(got, expected):
         assert torch.allclose(a, b, rtol=1e-10, atol=1e-12)
@@ -75,11 +76,39 @@ def test_gradients_of_the_training_rows_of_a_joint_pass():
     expected = _autograd_gradients(model, x[:30], y[:30], spec, "binary")
     bp = backprop.Backprop(model)
     with torch.no_grad():
-        fwd = bp.forward(x)
-        _, dout = backprop.loss_gradient(spec, fwd.out[:30], y[:30], "binary")
-        got = bp.backward(fwd, dout)
+        weights = _stacked(model)
+        fwd = bp.forward(backprop.layer_views(weights), x[None])
+        _, dout = backprop.loss_gradient(spec, fwd.out[:, :30], y[None, :30], "binary")
+        got = [g[0] for g in bp.backward(fwd, dout, weights)]
     for a, b in zip(got, expected):
         assert torch.allclose(a, b, atol=1e-6)
+
+
+def _stacked(model):
+    """A lone network's parameters as the engine passes them: a stack of one (views)."""
+    return [p.unsqueeze(0) for linear in model.linears for p in (linear.weight, linear.bias)]
+
+
+def test_a_stack_of_networks_gets_each_its_own_gradients():
+    """K networks in one pass: each gets exactly the gradients it gets alone, on its own data."""
+    gen = torch.Generator().manual_seed(5)
+    models = [Network(2, (5, 3), ("tanh",), 1, "sigmoid") for _ in range(3)]
+    for m in models:
+        m.initialise("default", gen)
+    xs = [torch.randn(20, 2, generator=gen) for _ in models]
+    ys = [(x[:, 0] > 0).float() for x in xs]
+    spec = losses.LOSSES["bce"]
+    bp = backprop.Backprop(models[0])
+    with torch.no_grad():
+        weights = [torch.stack(ps) for ps in zip(*(_stacked(m) for m in models))]
+        weights = [w[:, 0] for w in weights]
+        fwd = bp.forward(backprop.layer_views(weights), torch.stack(xs))
+        losses_, dout = backprop.loss_gradient(spec, fwd.out, torch.stack(ys), "binary")
+        got = bp.backward(fwd, dout, weights)
+    for k, (m, x, y) in enumerate(zip(models, xs, ys)):
+        assert losses_[k].item() == pytest.approx(spec.fn(m(x), y, "binary").item(), rel=1e-6)
+        for g, e in zip(got, _autograd_gradients(m, x, y, spec, "binary")):
+            assert torch.allclose(g[k], e, atol=1e-6)
 
 
 def test_the_written_out_loss_gradients_equal_autograd():

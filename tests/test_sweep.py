@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from nnplay import sweep
+from nnplay import optim, sweep
 from nnplay.config import Config
 from nnplay.train import Trainer
 
@@ -40,13 +40,15 @@ def test_the_batched_pass_ends_where_solo_trainers_end(optimizer, knob, values):
         assert_like_solo(r)
 
 
-@pytest.mark.parametrize("optimizer", sorted(sweep.LINEAR_IN_LR))
-def test_each_rate_scales_the_step_exactly_for_every_optimizer_linear_in_it(optimizer):
+@pytest.mark.parametrize("optimizer", sorted(set(optim.AVAILABLE_OPTIMIZERS) - {"lbfgs"}))
+def test_every_optimizer_but_lbfgs_batches_each_run_with_its_own_rate(optimizer):
     config = BASE.replace(optimizer=optimizer, epochs=25, momentum=0.5 if optimizer in ("sgd", "rmsprop") else 0.0)
     result = sweep.sweep(config, "lr", [0.001, 0.01, 0.05])
     assert result.path == "batched"
     for r in result.results:
-        assert_like_solo(r)
+        # Adafactor scales each step by its weight's size: at lr 0.05 a last-bit difference of the
+        # batched matmuls in a weight near zero moves later steps, and float32 agrees to 1e-4.
+        assert_like_solo(r, tolerance=1e-4 if optimizer == "adafactor" else TOLERANCE)
 
 
 @pytest.mark.parametrize(
@@ -76,9 +78,7 @@ def test_the_batched_pass_covers_minibatches_tasks_mixed_blocks_and_schedules(co
         (BASE, "width", [2, 4], "shapes"),
         (BASE, "batch_size", [0, 16], "batch size"),
         (BASE.replace(optimizer="lbfgs", lr=0.5), "seed", [0, 1], "L-BFGS"),
-        (BASE.replace(optimizer="rprop"), "lr", [0.001, 0.01], "not proportional"),
         (BASE.replace(dropout=0.2), "seed", [0, 1], "dropout"),
-        (BASE.replace(patience=5), "lr", [0.01, 0.1], "early stopping"),
     ],
 )
 def test_what_cannot_be_batched_trains_one_after_another_and_says_why(config, knob, values, words):
@@ -89,8 +89,12 @@ def test_what_cannot_be_batched_trains_one_after_another_and_says_why(config, kn
         assert_like_solo(r, tolerance=0.0)  # the very same code as a solo Trainer
 
 
-def test_rprop_batches_when_only_the_seed_changes():
-    assert sweep.sweep(BASE.replace(optimizer="rprop"), "seed", [0, 1]).path == "batched"
+def test_early_stopping_batches_and_each_run_stops_at_its_own_epoch():
+    result = sweep.sweep(BASE.replace(patience=5, epochs=400, optimizer="sgd"), "lr", [0.03, 1.0])
+    assert result.path == "batched"
+    for r in result.results:
+        assert_like_solo(r)
+    assert [(r.status, r.epochs) for r in result.results] == [("done", 400), ("early_stopped", 298)]
 
 
 def test_width_sets_every_hidden_layer():
@@ -197,15 +201,6 @@ def test_results_draw_the_final_boundary():
     grid = result.results[1].boundary(resolution=20)
     assert grid.values.shape == (20, 20)
     assert grid.values == pytest.approx(alone.boundary(resolution=20).values, abs=1e-4)
-
-
-def test_the_batched_models_start_from_the_solo_initial_weights():
-    trainers = [Trainer(BASE.replace(seed=s, init="xavier")) for s in (0, 1)]
-    stack = sweep._Stack(trainers)
-    for k, t in enumerate(trainers):
-        for i, linear in enumerate(t.model.linears):
-            assert torch.equal(stack.weights[i][k], linear.weight.t())
-            assert torch.equal(stack.biases[i][k, 0], linear.bias)
 
 
 def test_pair_shares_data_and_initial_weights_where_the_shapes_allow():

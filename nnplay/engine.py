@@ -1,0 +1,290 @@
+"""Where an epoch happens: one batched engine for one network or many.
+
+A lone Trainer, a Sweep's or Compare's runs and a server's room of playing sessions all train
+here. Networks of one shape (``stack_key``) form a group, and a group trains in one pass: its
+weights are stacked on a leading dimension (layer i's weight ``[K, out, in]``), each Trainer's
+parameters become views of its own slice, and ``nnplay.backprop`` runs the forward and backward
+passes of all K at once. A lone network is the group of one, its parameters viewed as ``[1, ...]``.
+
+Everything else stays each Trainer's own: its data, its optimizer (so its learning rate,
+momentum, schedule, moments and step count), L1/L2, history, divergence and early-stopping
+rules, snapshots. Its optimizer steps its views in place, which updates the stack. At the end of
+a group's pass every Trainer gets storage of its own back, so outside ``train`` no network holds
+a view of another's weights or gradients. Dropout, whose masks come from each network's own
+generator, trains as a group of one; L-BFGS, which evaluates its closure several times per step,
+keeps autograd's path in the Trainer.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+
+import torch
+
+from . import backprop
+from .data import REGRESSION
+from .model import CUSTOM
+
+
+def stack_key(trainer) -> tuple | None:
+    """What networks must share to train in one pass; None for a Trainer not on this engine."""
+    t, c = trainer, trainer.config
+    if t._backprop is None:
+        return None
+    custom = any(CUSTOM in a for a in t.model.activation_names)
+    return (
+        id(t) if c.dropout > 0 else None,  # its masks come from its own generator
+        c.activation_expr if custom else "",
+        c.loss_expr if t.loss_name == "custom" else "",
+        tuple(p.shape for p in t._params),
+        t.model.activation_names,
+        c.mix,
+        t.loss_name,
+        t.task,
+        t.device,
+        t.y_train.dtype,
+        t.batch_size,
+        tuple(t.X_train.shape),
+        tuple(t.X_test.shape),
+        t._joint is not None,
+    )
+
+
+def score(out: torch.Tensor, y: torch.Tensor, task: str, positive: torch.Tensor | None = None) -> torch.Tensor:
+    """Correct predictions (classification) or the sum of squared errors (regression), over the
+    rows (dim -2 of ``out``, -1 of ``y``): a scalar for one network, ``[K]`` for a stack."""
+    if task == REGRESSION:
+        return (out[..., 0] - y).pow(2).sum(-1)
+    if out.shape[-1] == 1:
+        return ((out[..., 0] > 0) == (y > 0.5 if positive is None else positive)).sum(-1, dtype=out.dtype)
+    return (out.argmax(-1) == y).sum(-1, dtype=out.dtype)
+
+
+def train(trainers: Sequence, epochs: int | Sequence[int], *, max_seconds: float | None = None) -> list[int]:
+    """Train each Trainer up to its number of ``epochs`` (one for all, or one each), in groups of
+    one shape, never past a budget, and not past ``max_seconds`` of this thread's CPU time once an
+    epoch has run (CPU time, not wall time: on a busy server every torch call waits for the GIL).
+    Returns how many epochs each ran."""
+    trainers = list(trainers)
+    quotas = [epochs] * len(trainers) if isinstance(epochs, int) else list(epochs)
+    done = [0] * len(trainers)
+    start, cpu_start = time.perf_counter(), time.thread_time()
+    deadline = None if max_seconds is None else cpu_start + max_seconds
+    groups: dict[tuple | None, list[int]] = {}
+    for i, t in enumerate(trainers):
+        quotas[i] = min(quotas[i], t.remaining) if not t.finished else 0
+        if quotas[i] > 0:
+            t._begin()
+            key = stack_key(t)
+            groups.setdefault(key if key is not None else ("autograd", i), []).append(i)
+    with torch.no_grad():
+        for key, members in groups.items():
+            if key[0] == "autograd":
+                (i,) = members
+                with torch.enable_grad():
+                    done[i] = trainers[i]._autograd_epochs(quotas[i], deadline)
+            else:
+                _train_group(trainers, members, quotas, done, deadline)
+    seconds = time.perf_counter() - start
+    ran = sum(done)
+    for i, t in enumerate(trainers):
+        if quotas[i] > 0:
+            t._end(seconds * done[i] / ran if ran else 0.0)
+    return done
+
+
+def _train_group(trainers, members: list[int], quotas, done, deadline) -> None:
+    while members:
+        stack = _Stack([trainers[i] for i in members])
+        try:
+            while True:
+                records = stack.epoch()
+                leaving = []
+                for i, t, record in zip(members, stack.members, records):
+                    done[i] += 1
+                    if record is None or not t._after_epoch(record) or done[i] >= quotas[i]:
+                        leaving.append(i)
+                if deadline is not None and time.thread_time() > deadline:
+                    return
+                if leaving:
+                    break
+        finally:
+            stack.release()
+        members = [i for i in members if i not in leaving]
+
+
+class _Stack:
+    """A group's networks and data stacked for one pass, for as long as its members stay the same."""
+
+    def __init__(self, members: list):
+        self.members = members
+        t0 = members[0]
+        self.k = k = len(members)
+        self.bp: backprop.Backprop = t0._backprop
+        self.loss, self.task = t0.loss, t0.task
+        params = [t._params for t in members]
+        if k == 1:
+            self.weights = [p.unsqueeze(0) for p in params[0]]  # views: in-place updates show through
+        else:
+            self.weights = [torch.stack([ps[j].data for ps in params]) for j in range(len(params[0]))]
+            for i, ps in enumerate(params):
+                for p, w in zip(ps, self.weights):
+                    p.data = w[i]
+        self.views = backprop.layer_views(self.weights)
+        self.joint = None if t0._joint is None else _stacked([t._joint for t in members])
+        self.X, self.y = _stacked([t.X_train for t in members]), _stacked([t.y_train for t in members])
+        self.Xt, self.yt = _stacked([t.X_test for t in members]), _stacked([t.y_test for t in members])
+        binary = self.y.dtype.is_floating_point and self.task != REGRESSION
+        self.positive = (self.y > 0.5, self.yt > 0.5) if binary else (None, None)
+        self.nonnegative = t0._nonnegative
+        self.units = sum(t0.config.hidden)
+        self._rates_key, self._rates = None, (None, None)
+        self._last_grads = None
+
+    def release(self) -> None:
+        """Every member's parameters and gradients in storage of its own again (and in ``.grad``,
+        the last step's gradients, as backward would leave them)."""
+        last, alone = self._last_grads, self.k == 1
+        for i, t in enumerate(self.members):
+            for j, p in enumerate(t._params):
+                if last is not None:
+                    p.grad = last[j][i] if alone else last[j][i].clone()
+                elif p.grad is not None and not alone:
+                    p.grad = p.grad.clone()
+                if not alone:
+                    p.data = p.data.clone()
+
+    def epoch(self) -> list[dict | None]:
+        """One epoch of every member, in the article's five steps per batch (zero_grad, forward,
+        loss, backward, step): each member's record, or None for one whose loss stopped being finite.
+
+        Full batch and without dropout, one pass over the training and test rows together serves
+        both: the test metrics are taken before the update either way. The epoch's figures come
+        back in one copy, before the last batch's update, which is when a non-finite loss is caught.
+        """
+        bp, members = self.bp, self.members
+        test = None
+        if self.Xt.shape[1] and self.joint is None:
+            test = self._terms(bp.forward(self.views, self.Xt, train=False).out, self.yt, self.positive[1])
+        batches = self._batches()
+        terms, sizes, mass = [], [], None
+        failed: set[int] = set()
+        for b, (xb, yb, positive) in enumerate(batches):
+            n = xb.shape[1]
+            fwd = bp.forward(self.views, xb if self.joint is None else self.joint)
+            out = fwd.out if self.joint is None else fwd.out[:, :n]
+            if self.joint is not None:
+                test = self._terms(fwd.out[:, n:], self.yt, self.positive[1])
+            loss, dout = backprop.loss_gradient(self.loss, out, yb, self.task)
+            grads = bp.backward(fwd, dout, self.weights)
+            objective = self._add_penalty(loss, grads)
+            terms += (loss, score(out, yb, self.task, positive))
+            sizes.append(n)
+            # A dead unit's outputs are all zero; their summed size is several times cheaper to get than a count.
+            rows = [h if h.shape[1] == n else h[:, :n] for h in fwd.hidden]
+            layer_mass = [h.sum(1) if plus else h.abs().sum(1) for h, plus in zip(rows, self.nonnegative)]
+            mass = layer_mass if mass is None else [a + c for a, c in zip(mass, layer_mass)]
+            if b < len(batches) - 1:
+                failed |= {i for i, v in enumerate(objective.tolist()) if not math.isfinite(v)}
+                self._apply(grads, failed)
+        if self.k == 1:
+            norms = torch.stack(torch._foreach_norm(grads))[None]
+        else:
+            norms = torch.stack([torch.linalg.vector_norm(g, dim=tuple(range(1, g.ndim))) for g in grads], 1)
+        columns = [torch.stack(terms, 1), norms]
+        if test is not None:
+            columns.append(test)
+        columns += [objective[:, None], *mass]
+        values = torch.cat(columns, 1).tolist()
+        at = len(values[0]) - self.units - 1  # the objective's column
+        failed |= {i for i, v in enumerate(values) if not math.isfinite(v[at])}
+        self._apply(grads, failed)
+        n_terms, n_grads = len(terms), len(grads)
+        records = []
+        for i, (t, v) in enumerate(zip(members, values)):
+            if i in failed:
+                records.append(t._diverge())
+                continue
+            at = n_terms + n_grads
+            test_values = None if test is None else v[at : at + 2]
+            hidden = v[len(v) - self.units :]
+            records.append(t._record(v[0:n_terms:2], v[1:n_terms:2], sizes, v[n_terms:at], test_values, hidden))
+        return records
+
+    def _terms(self, out, y, positive) -> torch.Tensor:
+        """Each member's loss and score on these rows, as ``[K, 2]``."""
+        spec = self.loss
+        if self.k == 1:  # the loss alone: one fused call where the written gradient takes five
+            loss = spec.fn(out[0], y[0], self.task)[None]
+        elif spec.gradient is not None and (written := spec.gradient(out, y, self.task)) is not None:
+            loss = written[0]
+        else:
+            loss = torch.stack([spec.fn(o, t, self.task) for o, t in zip(out, y)])
+        return torch.stack([loss, score(out, y, self.task, positive)], 1)
+
+    def _batches(self):
+        members = self.members
+        size = members[0].batch_size
+        if not size:
+            return [(self.X, self.y, self.positive[0])]
+        n = self.X.shape[1]
+        # Each member's own order, drawn from its own generator as it would be alone.
+        perms = torch.stack([torch.randperm(n, generator=t._shuffle_generator) for t in members]).to(self.X.device)
+        rows = torch.arange(self.k, device=self.X.device)[:, None]
+        batches = []
+        for idx in perms.split(size, dim=1):
+            yb = self.y[rows, idx]
+            batches.append((self.X[rows, idx], yb, None if self.positive[0] is None else yb > 0.5))
+        return batches
+
+    def _add_penalty(self, loss, grads):
+        """Each member's objective (its loss plus its L1/L2 on the weights), with the penalty's
+        gradient added to ``grads``. The rates are read each epoch: they may change mid-run."""
+        if not any(t.config.l1 or t.config.l2 for t in self.members):
+            return loss
+        rates = tuple((t.config.l1, t.config.l2) for t in self.members)
+        if rates != self._rates_key:
+            ref = self.weights[0]
+            l1, l2 = (torch.tensor(r, dtype=ref.dtype, device=ref.device) for r in zip(*rates))
+            self._rates_key, self._rates = rates, (l1 if l1.any() else None, l2 if l2.any() else None)
+        l1, l2 = self._rates
+        penalty = 0.0
+        for i in range(0, len(grads), 2):  # weights only: biases go unpenalised
+            w = self.weights[i]
+            if l1 is not None:
+                grads[i] = grads[i] + l1[:, None, None] * torch.sign(w)
+                penalty = penalty + l1 * w.abs().sum((1, 2))
+            if l2 is not None:
+                grads[i] = grads[i] + (2 * l2)[:, None, None] * w
+                penalty = penalty + l2 * w.pow(2).sum((1, 2))
+        return loss + penalty
+
+    def _apply(self, grads, skip: set[int]) -> None:
+        """Each member's step with its own gradients (a member that failed skips it): plain SGD,
+        the article's, as one call for the whole stack; any other optimizer by its own ``step()``."""
+        members = self.members
+        plain = not skip and all(t._plain_sgd and t.optimizer.param_groups[0]["momentum"] == 0 for t in members)
+        if plain:
+            rates = [t.optimizer.param_groups[0]["lr"] for t in members]
+            if len(set(rates)) == 1:
+                torch._foreach_add_(self.weights, grads, alpha=-rates[0])
+            else:
+                rate = torch.tensor(rates, dtype=grads[0].dtype, device=grads[0].device).neg_()
+                shaped = [rate.view(-1, *[1] * (g.ndim - 1)) for g in grads]
+                torch._foreach_add_(self.weights, torch._foreach_mul(grads, shaped))
+            # SGD reads no .grad: the last step's are left there once, when the pass ends (release).
+            self._last_grads = grads
+            return
+        self._last_grads = None
+        per_member = list(zip(*(g.unbind(0) for g in grads)))
+        for i, t in enumerate(members):
+            if i not in skip:
+                for p, g in zip(t._params, per_member[i]):
+                    p.grad = g
+                t.optimizer.step()
+
+
+def _stacked(tensors: list[torch.Tensor]) -> torch.Tensor:
+    return tensors[0].unsqueeze(0) if len(tensors) == 1 else torch.stack(tensors)
