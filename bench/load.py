@@ -53,6 +53,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MAX_SESSIONS = 200
 TARGET_P95_VS_LONE = 3.0
 TARGET_RSS_MB = 1200.0
+TARGET_STALL_SECONDS = 3.0
 PROGRESS = re.compile(r"epoch (\d+) / (\d+) · (\w+)")
 FINISHED = {"done", "diverged", "early_stopped"}  # nnplay.train's statuses that end a run
 WAITING = "Waiting for a free trainer"
@@ -156,6 +157,7 @@ class SessionResult:
     deltas: int = 0
     bytes: int = 0
     ref_hits: int = 0
+    longest_stall: float = 0.0  # seconds: the longest the epoch counter stood still while playing
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -189,6 +191,8 @@ class Browser:
         self.progress_seq = 0
         self.changed = asyncio.Event()
         self.closed: str | None = None
+        # While a run plays: (the epoch last seen, when it was first seen); None between runs.
+        self.still: tuple[int, float] | None = None
 
     # --- sending --------------------------------------------------------------------------------
 
@@ -301,6 +305,7 @@ class Browser:
                 self.progress = (int(match[1]), int(match[2]), match[3])
                 self.progress_seq += 1
                 self.result.redraws += 1
+                self._watch_epoch(self.progress[0], self.progress[2])
         elif kind == "exception":
             self.result.errors.append(f"exception shown: {element.exception.type}: {element.exception.message[:200]}")
         elif kind == "alert":
@@ -309,6 +314,8 @@ class Browser:
                 self.result.errors.append(f"error shown: {alert.body[:200]}")
             elif WAITING in alert.body:
                 self.result.waiting_redraws += 1
+                if self.still is None:  # waiting in line is playing too
+                    self.still = (self.progress[0] if self.progress else 0, time.monotonic())
         proto = getattr(element, kind)
         wid = getattr(proto, "id", "")
         if wid:
@@ -319,6 +326,27 @@ class Browser:
             # A value the server sets replaces the frontend's; otherwise the frontend keeps its own.
             if state is not None and (getattr(proto, "set_value", False) or wid not in self.widgets):
                 self.widgets[wid] = state
+
+    def _watch_epoch(self, epoch: int, status: str) -> None:
+        """The stall figure: while a run plays (from the first "training" or waiting notice it shows
+        until its finished status), the longest wall-clock gap between two changes of the epoch shown,
+        the gap from the run's start to its first change included. Between runs nothing counts."""
+        now = time.monotonic()
+        if self.still is None:
+            if status == "training":
+                self.still = (epoch, now)
+            return
+        last_epoch, since = self.still
+        if epoch != last_epoch or status in FINISHED:
+            # A finished status ends the run: the counter stood still until then, changed or not.
+            self.result.longest_stall = max(self.result.longest_stall, now - since)
+            self.still = None if status in FINISHED else (epoch, now)
+
+    def _end_stall_watch(self) -> None:
+        """A run that never finished (a timeout, an error): its counter stood still until now."""
+        if self.still is not None:
+            self.result.longest_stall = max(self.result.longest_stall, time.monotonic() - self.still[1])
+            self.still = None
 
     def _script_finished(self, msg) -> None:
         status = msg.script_finished
@@ -405,6 +433,7 @@ class Browser:
         except Exception as exc:
             self.result.errors.append(f"{type(exc).__name__}: {exc}")
         finally:
+            self._end_stall_watch()
             if receiver is not None and self.closed and not receiver.done():
                 receiver.cancel()
         return self.result
@@ -653,6 +682,8 @@ def report(args, lone, results, wall, server_user_system, client_cpu, peak_rss_m
     ratio = p95 / lone_s if p95 and lone_s else None
     redraws = sum(r.redraws for r in results)
     server_cpu = sum(server_user_system)
+    stalls = [r.longest_stall for r in results]
+    max_stall, p95_stall = max(stalls), percentile(stalls, 95)
     return {
         "sessions": args.sessions,
         "query": args.query,
@@ -685,8 +716,12 @@ def report(args, lone, results, wall, server_user_system, client_cpu, peak_rss_m
         "errors": len(errors),
         "error_samples": errors[:20],
         "peak_rss_mb": _round(peak_rss_mb),
+        "lone_longest_stall_seconds": _round(lone.longest_stall),
+        "max_stall_seconds": _round(max_stall),
+        "p95_stall_seconds": _round(p95_stall),
         "targets": {
             "p95_vs_lone": {"limit": TARGET_P95_VS_LONE, "met": ratio is not None and ratio <= TARGET_P95_VS_LONE},
+            "stall_seconds": {"limit": TARGET_STALL_SECONDS, "met": max_stall <= TARGET_STALL_SECONDS},
             "errors": {"limit": 0, "met": not errors},
             "peak_rss_mb": {"limit": TARGET_RSS_MB, "met": peak_rss_mb is not None and peak_rss_mb <= TARGET_RSS_MB},
         },
@@ -695,6 +730,7 @@ def report(args, lone, results, wall, server_user_system, client_cpu, peak_rss_m
                 "runs_seconds": [_round(t) for t in r.runs],
                 "redraws": r.redraws,
                 "redraws_per_second": _round(r.redraws / r.seconds if r.runs else None),
+                "longest_stall_seconds": _round(r.longest_stall),
                 "waiting_redraws": r.waiting_redraws,
                 "fragment_runs": r.fragment_runs,
                 "full_runs": r.full_runs,
@@ -727,6 +763,9 @@ def readable(r: dict) -> str:
         f"  p95 session        {s(r['p95_seconds'])}   slowest {s(r['max_seconds'])}",
         f"  p95 / lone         {s(r['p95_vs_lone'], '×')}   target ≤ {t['p95_vs_lone']['limit']:g}×: "
         f"{mark[t['p95_vs_lone']['met']]}",
+        f"  longest stall      {s(r['max_stall_seconds'])}   p95 {s(r['p95_stall_seconds'])}; "
+        f"lone {s(r['lone_longest_stall_seconds'])}   target ≤ {t['stall_seconds']['limit']:g} s: "
+        f"{mark[t['stall_seconds']['met']]}",
         f"  errors             {r['errors']}   target 0: {mark[t['errors']['met']]}",
         f"  peak server RSS    {s(r['peak_rss_mb'], ' MB')}   target ≤ {t['peak_rss_mb']['limit']:g} MB: "
         f"{mark[t['peak_rss_mb']['met']]}",
