@@ -1,6 +1,10 @@
 """A real load test: N simulated browsers train on one `streamlit run app.py` server at once.
 
 Run: python -m bench.load --sessions 50   (a readable report; --json prints one object)
+     python -m bench.load --sessions 200 --serve 2   (the same against `bash scripts/serve.sh 2`: two
+     app processes behind nginx, started on free loopback ports and stopped afterwards)
+     python -m bench.load --url http://127.0.0.1:PORT --pid PID   (a server already running; PID,
+     repeatable, is sampled with its descendants: serve.sh's own pid counts its processes and nginx)
 
 Each simulated browser speaks Streamlit's own websocket protocol (``/_stcore/stream``, the protobuf
 BackMsg/ForwardMsg classes shipped in ``streamlit.proto``) the way the frontend does:
@@ -20,7 +24,23 @@ BackMsg/ForwardMsg classes shipped in ``streamlit.proto``) the way the frontend 
 A session: open the page and let the default experiment play to its budget (run 1), change the seed
 in the sidebar (a new network, back to epoch 0), press Play and train to the budget again (run 2).
 Progress is read from the live part's progress element, "epoch E / B · status". One session alone
-is measured first (after a warm-up page load), then N together, started ``--stagger`` seconds apart.
+is measured first (after a warm-up page load on every app process: behind nginx, the warm-up asks for
+routes until each process has answered), then N together, started ``--stagger`` seconds apart.
+
+The stall figure: while a run plays, from the first time its progress element shows "epoch E / B ·
+training" or a waiting notice until it shows a finished status, the longest wall-clock gap between
+two changes of E (the gap from the run's start to its first change counted, and the last one to the
+finished status; the time between run 1's end and run 2's Play, and the untrained network shown as
+"ready" before a run's first epoch, not). Per session, then the max and p95 over sessions.
+
+Issue 14's targets, each reported with whether the issue sets it for this size ("applies") or not
+(shown for information):
+
+    p95 / lone       ≤ 1.5× at 10 sessions, ≤ 3× at 50: the limit is 1.5× up to 10 sessions, 3× above
+    longest stall    ≤ 3 s at 50 sessions (the max over sessions)
+    errors           0 at every size
+    unfinished       0 at every size (200 sessions over `scripts/serve.sh 2` too, with a p95 reported)
+    peak RSS         ≤ 1 200 MB at 50 sessions on one process (with several: the largest process)
 
 Timing targets are reported, never enforced: the exit code is 0 when every session finished both
 runs without an error, 1 when a session errored or timed out, 2 when the test could not run.
@@ -51,12 +71,17 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 MAX_SESSIONS = 200
-TARGET_P95_VS_LONE = 3.0
+MAX_PROCESSES = 16
+TARGET_P95_VS_LONE = 3.0  # issue 14: at 50 sessions (used above 10)
+TARGET_P95_VS_LONE_SMALL = 1.5  # issue 14: at 10 sessions (used up to 10)
+SMALL_ROOM, FULL_ROOM = 10, 50  # the sizes issue 14 sets its targets for
 TARGET_RSS_MB = 1200.0
 TARGET_STALL_SECONDS = 3.0
 PROGRESS = re.compile(r"epoch (\d+) / (\d+) · (\w+)")
 FINISHED = {"done", "diverged", "early_stopped"}  # nnplay.train's statuses that end a run
 WAITING = "Waiting for a free trainer"
+ROUTE_COOKIE = "nnplay_route"  # deploy/nginx/nnplay.conf.template: the route that keeps a browser on one process
+BACKEND_HEADER = "X-nnplay-backend"  # ... and the header naming the process that answered
 
 
 def _run_loop(make_coroutine):
@@ -149,6 +174,7 @@ def widget_state(element, WidgetState):
 @dataclass
 class SessionResult:
     index: int
+    backend: str | None = None  # behind scripts/serve.sh: the app process nginx routed it to
     runs: list[float] = field(default_factory=list)  # seconds from the action to "done", per run
     redraws: int = 0  # progress elements received: one per redraw of the live part
     waiting_redraws: int = 0  # redraws that said "waiting for a free trainer"
@@ -169,8 +195,8 @@ class SessionResult:
 class Browser:
     """One browser tab on the Playground, driven like a person: open, wait, change a setting, Play."""
 
-    def __init__(self, base: str, query: str, index: int, deadline: float, runs: int = 2):
-        self.base, self.query, self.deadline, self.n_runs = base, query, deadline, runs
+    def __init__(self, base: str, query: str, index: int, deadline: float, runs: int = 2, route: str | None = None):
+        self.base, self.query, self.deadline, self.n_runs, self.route = base, query, deadline, runs, route
         self.result = SessionResult(index)
         self.BackMsg, self.ForwardMsg, self.WidgetState = _protos()
         self.ws = None
@@ -397,7 +423,7 @@ class Browser:
         from websockets.asyncio.client import connect
 
         host = urllib.parse.urlsplit(self.base).netloc
-        cookies = await asyncio.to_thread(_first_cookies, self.base)
+        cookies, self.result.backend = await asyncio.to_thread(_first_cookies, self.base, self.route)
         cookie = cookies.get("_streamlit_xsrf")
         headers = {"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())} if cookies else {}
         self.ws = await connect(
@@ -490,23 +516,47 @@ class Browser:
                 await asyncio.wait_for(self.ws.close(), 5)
 
 
-def _first_cookies(base: str) -> dict[str, str]:
+def _health(base: str, cookies: dict[str, str]) -> tuple[dict[str, str], str | None]:
+    """GET /_stcore/health with these cookies: the cookies it sets, and the app process that answered
+    (nginx's X-nnplay-backend header behind scripts/serve.sh; None from a lone Streamlit)."""
+    request = urllib.request.Request(f"{base}/_stcore/health")
+    if cookies:
+        request.add_header("Cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()))
+    with _HTTP.open(request, timeout=10) as response:
+        fresh = {}
+        for header in response.headers.get_all("Set-Cookie") or []:
+            name, _, rest = header.partition("=")
+            fresh[name.strip()] = rest.split(";", 1)[0]
+        return fresh, response.headers.get(BACKEND_HEADER)
+
+
+def _first_cookies(base: str, route: str | None = None) -> tuple[dict[str, str], str | None]:
     """GET /_stcore/health as the frontend's first ping does. The server answers with the XSRF
-    cookie; behind scripts/serve.sh's nginx, also with the route that keeps the browser on one process."""
-    cookies: dict[str, str] = {}
+    cookie; behind scripts/serve.sh's nginx, also with the route that keeps the browser on one process
+    (or the browser brings a ``route`` it already has). Returns the cookies and the app process."""
+    cookies = {ROUTE_COOKIE: route} if route else {}
     for _ in range(2):  # once more with the route, so the XSRF cookie comes from the process it names
-        request = urllib.request.Request(f"{base}/_stcore/health")
-        if cookies:
-            request.add_header("Cookie", "; ".join(f"{k}={v}" for k, v in cookies.items()))
-        with _HTTP.open(request, timeout=10) as response:
-            fresh = {}
-            for header in response.headers.get_all("Set-Cookie") or []:
-                name, _, rest = header.partition("=")
-                fresh[name.strip()] = rest.split(";", 1)[0]
+        fresh, backend = _health(base, cookies)
         cookies.update(fresh)
-        if "nnplay_route" not in fresh:
+        if ROUTE_COOKIE not in fresh:
             break
-    return cookies
+    return cookies, backend
+
+
+def find_routes(base: str, expected: int | None = None, tries: int = 40) -> dict[str, str]:
+    """Behind scripts/serve.sh: a route cookie for each app process ({backend: route}), found by
+    asking nginx for fresh routes (cheap health checks) until every process has answered (``expected``
+    of them when known; otherwise what ``tries`` random routes reach: with 2 processes, missing one
+    is a 1 in 2**39 chance). Empty for a lone Streamlit, which names no backend."""
+    routes: dict[str, str] = {}
+    for _ in range(tries):
+        fresh, backend = _health(base, {})
+        if backend is None or ROUTE_COOKIE not in fresh:
+            return {}
+        routes.setdefault(backend, fresh[ROUTE_COOKIE])
+        if expected is not None and len(routes) >= expected:
+            break
+    return routes
 
 
 # --- the server -----------------------------------------------------------------------------------
@@ -576,20 +626,91 @@ class Server:
             self.proc.wait(5)
 
 
+def _consecutive_free_ports(n: int) -> int:
+    """The first of n consecutive free loopback ports (serve.sh numbers its app processes so)."""
+    for _ in range(100):
+        first = _free_port()
+        try:
+            for port in range(first, first + n):
+                with socket.socket() as s:
+                    s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        return first
+    raise LoadTestError(f"no {n} consecutive free loopback ports")
+
+
+class Farm:
+    """`bash scripts/serve.sh N PORT`: N app processes behind nginx, all on free loopback ports, as one
+    process group; stopped as Ctrl-C stops it (serve.sh stops its processes), killed if it lingers."""
+
+    def __init__(self, processes: int, log_dir: Path):
+        self.processes = processes
+        self.first, self.port = _consecutive_free_ports(processes), _free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_dir / "serve.log"
+        self.run_dir = log_dir / "serve"  # serve.sh's nginx.conf and logs; the temporary folder goes at the end
+        self.proc: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 180) -> None:
+        env = dict(
+            os.environ,
+            NNPLAY_SERVE_ADDRESS="127.0.0.1",
+            NNPLAY_SERVE_BACKEND_PORT=str(self.first),
+            NNPLAY_SERVE_RUN_DIR=str(self.run_dir),
+            PYTHON=sys.executable,  # the interpreter running this has the app's requirements
+        )
+        command = ["bash", "scripts/serve.sh", str(self.processes), str(self.port)]
+        with open(self.log_path, "w") as log:
+            self.proc = subprocess.Popen(
+                command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        deadline = time.monotonic() + timeout
+        while "press Ctrl-C" not in self.log_path.read_text(errors="replace"):  # nginx and every process answer
+            if self.proc.poll() is not None:
+                raise LoadTestError(f"scripts/serve.sh exited with code {self.proc.returncode}:\n{self.log_tail()}")
+            if time.monotonic() > deadline:
+                raise LoadTestError(f"scripts/serve.sh did not come up within {timeout:.0f} s:\n{self.log_tail()}")
+            time.sleep(0.3)
+
+    log_tail = Server.log_tail
+
+    def stop(self) -> None:
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)  # serve.sh's trap stops its app processes and nginx
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(30)
+        with contextlib.suppress(ProcessLookupError):  # whatever of its group is left
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(5)
+
+
+def _tree(pid: int) -> list[int]:
+    """A process and its descendants (psutil is not a dependency; /proc is enough on Linux)."""
+    pids = [pid]
+    try:
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{task}/children") as children:
+                for child in children.read().split():
+                    pids += _tree(int(child))
+    except (OSError, ValueError):
+        pass
+    return pids
+
+
 def _rss_kb(pid: int) -> int:
-    """VmRSS of a process and its descendants (psutil is not a dependency; /proc is enough on Linux)."""
-    total = 0
+    """VmRSS of one process."""
     try:
         with open(f"/proc/{pid}/status") as status:
             for line in status:
                 if line.startswith("VmRSS:"):
-                    total += int(line.split()[1])
-        for task in os.listdir(f"/proc/{pid}/task"):
-            with open(f"/proc/{pid}/task/{task}/children") as children:
-                total += sum(_rss_kb(int(child)) for child in children.read().split())
+                    return int(line.split()[1])
     except (OSError, ValueError):
         pass
-    return total
+    return 0
 
 
 def _cpu_seconds(pid: int) -> tuple[float, float]:
@@ -604,20 +725,32 @@ def _cpu_seconds(pid: int) -> tuple[float, float]:
 
 
 class Sampler:
-    """The server's resident memory (peak) and CPU time, sampled while sessions run; with several
-    server processes (behind nginx, say), their sum."""
+    """The server's resident memory and CPU time, sampled while sessions run: of the processes given
+    and all their descendants (scripts/serve.sh's pid counts its app processes and nginx). Memory is
+    kept as the peak of the sum and as each process's own peak (the issue's memory target is one
+    process's)."""
 
     def __init__(self, pids: list[int], every: float = 0.25):
-        self.pids, self.every, self.peak_kb = pids, every, 0
+        self.roots, self.every, self.peak_kb = pids, every, 0
+        self.peak_by_pid: dict[int, int] = {}
         self.task: asyncio.Task | None = None
 
+    def pids(self) -> list[int]:
+        return sorted({pid for root in self.roots for pid in _tree(root)})
+
     def cpu(self) -> tuple[float, float]:
-        times = [_cpu_seconds(pid) for pid in self.pids]
+        times = [_cpu_seconds(pid) for pid in self.pids()]
         return sum(t[0] for t in times), sum(t[1] for t in times)
 
     def sample(self) -> None:
-        if self.pids:
-            self.peak_kb = max(self.peak_kb, sum(_rss_kb(pid) for pid in self.pids))
+        rss = {pid: _rss_kb(pid) for pid in self.pids()}
+        self.peak_kb = max(self.peak_kb, sum(rss.values()))
+        for pid, kb in rss.items():
+            self.peak_by_pid[pid] = max(self.peak_by_pid.get(pid, 0), kb)
+
+    @property
+    def peak_process_kb(self) -> int:
+        return max(self.peak_by_pid.values(), default=0)
 
     async def _loop(self) -> None:
         while True:
@@ -656,11 +789,15 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[max(0, min(len(ordered) - 1, math.ceil(len(ordered) * q / 100) - 1))]
 
 
-async def load_test(args, base: str, pids: list[int]) -> dict:
+async def load_test(args, base: str, pids: list[int], processes: int | None = None) -> dict:
     deadline = time.monotonic() + args.timeout
     load_before = os.getloadavg()[0]  # other work on the machine skews every figure: say how much there was
+    # Behind nginx, warm every app process (imports, first Trainer), not just the one a route lands on:
+    # a lone session on a cold process would make every ratio to it look better than it is.
+    routes = await asyncio.to_thread(find_routes, base, processes)
     with Sampler(pids) as sampler:
-        await Browser(base, args.query, -1, deadline).load_page()
+        for route in routes.values() or [None]:
+            await Browser(base, args.query, -1, deadline, route=route).load_page()
         lone = (await run_sessions(base, args.query, 1, 0.0, deadline))[0]
         cpu0, client0, start = sampler.cpu(), time.process_time(), time.monotonic()
         results = await run_sessions(base, args.query, args.sessions, args.stagger, deadline)
@@ -668,11 +805,62 @@ async def load_test(args, base: str, pids: list[int]) -> dict:
         server_cpu = tuple(b - a for a, b in zip(cpu0, sampler.cpu()))
         client_cpu = time.process_time() - client0
     machine = {"load_average_before": round(load_before, 2), "load_average_after": round(os.getloadavg()[0], 2)}
-    peak = sampler.peak_kb / 1024 if pids else None
-    return report(args, lone, results, wall, server_cpu, client_cpu, peak) | machine
+    memory = Memory(sampler.peak_kb / 1024, sampler.peak_process_kb / 1024) if pids else Memory(None, None)
+    # A lone Streamlit names no backend: one process.
+    processes = processes or len(routes) or 1
+    return report(args, lone, results, wall, server_cpu, client_cpu, memory, processes) | machine
 
 
-def report(args, lone, results, wall, server_user_system, client_cpu, peak_rss_mb) -> dict:
+@dataclass
+class Memory:
+    peak_rss_mb: float | None  # all the server's processes together (None: not measured)
+    peak_process_rss_mb: float | None  # the largest one alone
+
+
+def p95_limit(sessions: int) -> float:
+    """Issue 14 sets p95/lone ≤ 1.5× at 10 sessions and ≤ 3× at 50: the first up to 10 sessions,
+    the second above."""
+    return TARGET_P95_VS_LONE_SMALL if sessions <= SMALL_ROOM else TARGET_P95_VS_LONE
+
+
+def targets(sessions: int, processes: int, ratio, max_stall, errors: int, unfinished: int, rss_mb) -> dict:
+    """Issue 14's targets, each with its value, its limit, whether it is met (None: not measured) and
+    whether it applies: whether the issue sets it for this size (and number of processes). The others
+    are shown at any size, for information."""
+
+    def target(value, limit, applies: bool, issue: str) -> dict:
+        met = None if value is None else value <= limit
+        return {"value": _round(value), "limit": limit, "met": met, "applies": applies, "issue": issue}
+
+    limit = p95_limit(sessions)
+    return {
+        "p95_vs_lone": target(
+            ratio if ratio is not None else math.inf,  # no ratio (no session finished): missed, not unmeasured
+            limit,
+            sessions in (SMALL_ROOM, FULL_ROOM),
+            f"≤ {TARGET_P95_VS_LONE_SMALL:g}× at {SMALL_ROOM} sessions, ≤ {TARGET_P95_VS_LONE:g}× at {FULL_ROOM} "
+            f"(used: ≤ {TARGET_P95_VS_LONE_SMALL:g}× up to {SMALL_ROOM} sessions, ≤ {TARGET_P95_VS_LONE:g}× above)",
+        ),
+        "stall_seconds": target(
+            max_stall,
+            TARGET_STALL_SECONDS,
+            sessions == FULL_ROOM,
+            f"≤ {TARGET_STALL_SECONDS:g} s at {FULL_ROOM} sessions",
+        ),
+        "errors": target(errors, 0, True, "0 at every size"),
+        "unfinished": target(
+            unfinished, 0, True, f"0 at every size ({MAX_SESSIONS} sessions over scripts/serve.sh 2 included)"
+        ),
+        "peak_rss_mb": target(
+            rss_mb,
+            TARGET_RSS_MB,
+            sessions == FULL_ROOM and processes == 1,
+            f"≤ {TARGET_RSS_MB:g} MB at {FULL_ROOM} sessions on one process (with several: the largest process)",
+        ),
+    }
+
+
+def report(args, lone, results, wall, server_user_system, client_cpu, memory: Memory, processes: int = 1) -> dict:
     complete = [r for r in results if len(r.runs) == 2]
     times = [r.seconds for r in complete]
     errors = [f"session {r.index}: {e}" for r in [lone, *results] for e in r.errors]
@@ -684,10 +872,17 @@ def report(args, lone, results, wall, server_user_system, client_cpu, peak_rss_m
     server_cpu = sum(server_user_system)
     stalls = [r.longest_stall for r in results]
     max_stall, p95_stall = max(stalls), percentile(stalls, 95)
+    unfinished = len(results) - len(complete)
+    by_backend: dict[str, int] = {}
+    for r in results:
+        if r.backend:
+            by_backend[r.backend] = by_backend.get(r.backend, 0) + 1
     return {
         "sessions": args.sessions,
         "query": args.query,
         "stagger_seconds": args.stagger,
+        "server_processes": processes,
+        "sessions_per_process": dict(sorted(by_backend.items())),
         "lone_seconds": _round(lone_s),
         "lone_runs_seconds": [_round(t) for t in lone.runs],
         "lone_redraws_per_second": _round(lone.redraws / lone.seconds if lone.runs else None),
@@ -698,6 +893,7 @@ def report(args, lone, results, wall, server_user_system, client_cpu, peak_rss_m
         "run1_median_seconds": _round(statistics.median(r.runs[0] for r in complete) if complete else None),
         "run2_median_seconds": _round(statistics.median(r.runs[1] for r in complete) if complete else None),
         "completed_sessions": len(complete),
+        "unfinished_sessions": unfinished,
         "wall_seconds": _round(wall),
         "redraws": redraws,
         "redraws_per_second": _round(redraws / wall if wall else None),
@@ -715,19 +911,18 @@ def report(args, lone, results, wall, server_user_system, client_cpu, peak_rss_m
         "cpu_count": os.cpu_count(),
         "errors": len(errors),
         "error_samples": errors[:20],
-        "peak_rss_mb": _round(peak_rss_mb),
+        "peak_rss_mb": _round(memory.peak_rss_mb),
+        "peak_process_rss_mb": _round(memory.peak_process_rss_mb),
         "lone_longest_stall_seconds": _round(lone.longest_stall),
         "max_stall_seconds": _round(max_stall),
         "p95_stall_seconds": _round(p95_stall),
-        "targets": {
-            "p95_vs_lone": {"limit": TARGET_P95_VS_LONE, "met": ratio is not None and ratio <= TARGET_P95_VS_LONE},
-            "stall_seconds": {"limit": TARGET_STALL_SECONDS, "met": max_stall <= TARGET_STALL_SECONDS},
-            "errors": {"limit": 0, "met": not errors},
-            "peak_rss_mb": {"limit": TARGET_RSS_MB, "met": peak_rss_mb is not None and peak_rss_mb <= TARGET_RSS_MB},
-        },
+        "targets": targets(
+            args.sessions, processes, ratio, max_stall, len(errors), unfinished, memory.peak_process_rss_mb
+        ),
         "per_session": [
             {
                 "runs_seconds": [_round(t) for t in r.runs],
+                "backend": r.backend,
                 "redraws": r.redraws,
                 "redraws_per_second": _round(r.redraws / r.seconds if r.runs else None),
                 "longest_stall_seconds": _round(r.longest_stall),
@@ -742,7 +937,7 @@ def report(args, lone, results, wall, server_user_system, client_cpu, peak_rss_m
 
 
 def _round(value, digits: int = 3):
-    return None if value is None else round(value, digits)
+    return None if value is None or value == math.inf else round(value, digits)
 
 
 def readable(r: dict) -> str:
@@ -750,9 +945,16 @@ def readable(r: dict) -> str:
         return "—" if value is None else f"{value:g}{unit}"
 
     t = r["targets"]
-    mark = {True: "met", False: "MISSED"}
+    mark = {True: "met", False: "MISSED", None: "not measured"}
+    processes = r["server_processes"]
+    where = "one process" if processes == 1 else f"{processes} processes behind nginx"
+    if r["sessions_per_process"]:
+        where += " (sessions per process: " + ", ".join(map(str, r["sessions_per_process"].values())) + ")"
+    rss = s(r["peak_rss_mb"], " MB")
+    if processes > 1 and r["peak_process_rss_mb"] is not None:
+        rss += f" all together, the largest process {s(r['peak_process_rss_mb'], ' MB')}"
     lines = [
-        f"nnplay load test: {r['sessions']} sessions started {r['stagger_seconds']:g} s apart"
+        f"nnplay load test: {r['sessions']} sessions started {r['stagger_seconds']:g} s apart on {where}"
         + (f", query ?{r['query']}" if r["query"] else ", default Playground"),
         "each session: page opens and trains to the budget (run 1), seed changed, Play, trains again (run 2)",
         "",
@@ -761,14 +963,27 @@ def readable(r: dict) -> str:
         f"  median session     {s(r['median_seconds'])}  (run 1 {s(r['run1_median_seconds'])}, "
         f"run 2 {s(r['run2_median_seconds'])})",
         f"  p95 session        {s(r['p95_seconds'])}   slowest {s(r['max_seconds'])}",
-        f"  p95 / lone         {s(r['p95_vs_lone'], '×')}   target ≤ {t['p95_vs_lone']['limit']:g}×: "
-        f"{mark[t['p95_vs_lone']['met']]}",
-        f"  longest stall      {s(r['max_stall_seconds'])}   p95 {s(r['p95_stall_seconds'])}; "
-        f"lone {s(r['lone_longest_stall_seconds'])}   target ≤ {t['stall_seconds']['limit']:g} s: "
-        f"{mark[t['stall_seconds']['met']]}",
-        f"  errors             {r['errors']}   target 0: {mark[t['errors']['met']]}",
-        f"  peak server RSS    {s(r['peak_rss_mb'], ' MB')}   target ≤ {t['peak_rss_mb']['limit']:g} MB: "
-        f"{mark[t['peak_rss_mb']['met']]}",
+        f"  p95 / lone         {s(r['p95_vs_lone'], '×')}",
+        f"  longest stall      {s(r['max_stall_seconds'])}   p95 {s(r['p95_stall_seconds'])}   "
+        f"lone {s(r['lone_longest_stall_seconds'])}   (epoch counter standing still while playing)",
+        f"  errors             {r['errors']}   unfinished sessions {r['unfinished_sessions']}",
+        f"  peak server RSS    {rss if r['peak_rss_mb'] is not None else '— (not measured: give --pid)'}",
+        "",
+        f"  targets (issue 14) at {r['sessions']} sessions on {processes} process{'es' if processes > 1 else ''}:",
+    ]
+    names = {
+        "p95_vs_lone": ("p95 / lone", "×"),
+        "stall_seconds": ("longest stall", " s"),
+        "errors": ("errors", ""),
+        "unfinished": ("unfinished", ""),
+        "peak_rss_mb": ("peak RSS", " MB"),
+    }
+    for key, (label, unit) in names.items():
+        target = t[key]
+        limit = f"≤ {target['limit']:g}{unit}" if target["limit"] else "0"
+        verdict = f"{mark[target['met']]}{'' if target['applies'] else ' (for information)'}"
+        lines.append(f"    {label:<15}{s(target['value'], unit):<12}{limit:<12}{verdict:<29}issue: {target['issue']}")
+    lines += [
         "",
         f"  completed          {r['completed_sessions']} / {r['sessions']} sessions in {s(r['wall_seconds'])}",
         f"  redraws            {r['redraws']} ({s(r['redraws_per_second'], '/s')} server-wide), "
@@ -808,7 +1023,15 @@ def parse_args(argv=None):
         "--pid",
         type=int,
         action="append",
-        help="with --url: a server process id, to sample its memory and CPU (repeat it for several processes)",
+        help="with --url: a server process id, to sample its memory and CPU with its descendants' (repeat it "
+        "for several processes; scripts/serve.sh's own pid counts its app processes and nginx)",
+    )
+    parser.add_argument(
+        "--serve",
+        type=int,
+        metavar="N",
+        help=f"start `bash scripts/serve.sh N` (N app processes behind nginx, 1 to {MAX_PROCESSES}) on free "
+        "loopback ports instead of one server, and stop it afterwards",
     )
     parser.add_argument("--timeout", type=float, help="overall bound in seconds (default 120 + 30 per session)")
     parser.add_argument("--stagger", type=float, default=0.1, help="seconds between session starts (default 0.1)")
@@ -819,6 +1042,10 @@ def parse_args(argv=None):
         parser.error(f"--sessions must be 1 to {MAX_SESSIONS}, not {args.sessions}")
     if args.url and args.port:
         parser.error("--port starts a server; --url uses a running one: give one of them")
+    if args.serve is not None and (args.url or args.port):
+        parser.error("--serve starts scripts/serve.sh on free ports: give it without --url or --port")
+    if args.serve is not None and not 1 <= args.serve <= MAX_PROCESSES:
+        parser.error(f"--serve must be 1 to {MAX_PROCESSES} processes, not {args.serve}")
     if args.pid and not args.url:
         parser.error("--pid names the processes of a server given with --url")
     if args.timeout is None:
@@ -834,16 +1061,18 @@ def parse_args(argv=None):
 def run(args) -> dict:
     """Start the server (unless --url), run the load test, and always stop the server again."""
     server = None
+    processes = None  # unknown for --url: counted by the routes nginx hands out (1 without nginx)
     with tempfile.TemporaryDirectory(prefix="nnplay-load-") as tmp:
         try:
             if args.url:
                 base, pids = check_url(args.url), args.pid or []
             else:
-                server = Server(args.port, Path(tmp))
+                server = Farm(args.serve, Path(tmp)) if args.serve else Server(args.port, Path(tmp))
+                processes = args.serve or 1
                 server.start()
                 base, pids = server.base, [server.proc.pid]
             try:
-                return _run_loop(lambda: asyncio.wait_for(load_test(args, base, pids), args.timeout + 30))
+                return _run_loop(lambda: asyncio.wait_for(load_test(args, base, pids, processes), args.timeout + 30))
             except TimeoutError:
                 raise LoadTestError(f"the load test ran past its {args.timeout:.0f} s bound") from None
         finally:
