@@ -568,6 +568,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+def _tail(path: Path, lines: int) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no server log)"
+
+
 class Server:
     """`streamlit run app.py` on a loopback port, as its own process group so that it always dies with us."""
 
@@ -608,10 +615,7 @@ class Server:
         raise LoadTestError(f"the server did not answer /_stcore/health within {timeout:.0f} s:\n{self.log_tail()}")
 
     def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no server log)"
+        return _tail(self.log_path, lines)
 
     def stop(self) -> None:
         if self.proc is None or self.proc.poll() is not None:
@@ -673,7 +677,8 @@ class Farm:
                 raise LoadTestError(f"scripts/serve.sh did not come up within {timeout:.0f} s:\n{self.log_tail()}")
             time.sleep(0.3)
 
-    log_tail = Server.log_tail
+    def log_tail(self, lines: int = 20) -> str:
+        return _tail(self.log_path, lines)
 
     def stop(self) -> None:
         if self.proc is None:
@@ -981,8 +986,8 @@ def readable(r: dict) -> str:
     for key, (label, unit) in names.items():
         target = t[key]
         limit = f"≤ {target['limit']:g}{unit}" if target["limit"] else "0"
-        verdict = f"{mark[target['met']]}{'' if target['applies'] else ' (for information)'}"
-        lines.append(f"    {label:<15}{s(target['value'], unit):<12}{limit:<12}{verdict:<29}issue: {target['issue']}")
+        verdict = f"{mark[target['met']]} ({'applies' if target['applies'] else 'for information'})"
+        lines.append(f"    {label:<15}{s(target['value'], unit):<12}{limit:<12}{verdict:<32}issue: {target['issue']}")
     lines += [
         "",
         f"  completed          {r['completed_sessions']} / {r['sessions']} sessions in {s(r['wall_seconds'])}",

@@ -59,6 +59,8 @@ ELSEWHERE = {  # command: (the file that runs it, a line of that file that does)
     # the full bench takes minutes: the suite runs its quick form, every equal-loss check included
     "python -m nnplay bench": ("tests/test_bench.py", 'main(["bench", "--quick", "--json"])'),
     "python -m bench.load --sessions 50": ("tests/test_load.py", 'load.parse_args(["--sessions", str(SESSIONS)'),
+    # at 2 sessions, skipped where nginx is missing (scripts/test.sh installs it, so CI runs it)
+    "python -m bench.load --sessions 200 --serve 2": ("tests/test_load.py", '["--sessions", "2", "--serve", "2",'),
     # the browser benches: their watchers run in the browser tests, on the same server fixture
     "python -m bench.frames": ("tests/e2e/test_frames_browser.py", "from bench.frames import watch"),
     "python -m bench.soak --runs 40": ("tests/e2e/test_frames_browser.py", "from bench.soak import Tab, wait_all"),
