@@ -62,11 +62,18 @@ def score(out: torch.Tensor, y: torch.Tensor, task: str, positive: torch.Tensor 
     return (out.argmax(-1) == y).sum(-1, dtype=out.dtype)
 
 
-def train(trainers: Sequence, epochs: int | Sequence[int], *, max_seconds: float | None = None) -> list[int]:
+def train(
+    trainers: Sequence,
+    epochs: int | Sequence[int],
+    *,
+    max_seconds: float | None = None,
+    errors: dict[int, Exception] | None = None,
+) -> list[int]:
     """Train each Trainer up to its number of ``epochs`` (one for all, or one each), in groups of
     one shape, never past a budget, and not past ``max_seconds`` of this thread's CPU time once an
     epoch has run (CPU time, not wall time: on a busy server every torch call waits for the GIL).
-    Returns how many epochs each ran."""
+    Returns how many epochs each ran. With ``errors``, a Trainer whose own step or bookkeeping
+    fails leaves its group with the exception there (by its index), and the others go on."""
     trainers = list(trainers)
     quotas = [epochs] * len(trainers) if isinstance(epochs, int) else list(epochs)
     done = [0] * len(trainers)
@@ -86,7 +93,7 @@ def train(trainers: Sequence, epochs: int | Sequence[int], *, max_seconds: float
                 with torch.enable_grad():
                     done[i] = trainers[i]._autograd_epochs(quotas[i], deadline)
             else:
-                _train_group(trainers, members, quotas, done, deadline)
+                _train_group(trainers, members, quotas, done, deadline, errors)
     seconds = time.perf_counter() - start
     ran = sum(done)
     for i, t in enumerate(trainers):
@@ -95,16 +102,25 @@ def train(trainers: Sequence, epochs: int | Sequence[int], *, max_seconds: float
     return done
 
 
-def _train_group(trainers, members: list[int], quotas, done, deadline) -> None:
+def _train_group(trainers, members: list[int], quotas, done, deadline, errors) -> None:
     while members:
-        stack = _Stack([trainers[i] for i in members])
+        stack = _Stack([trainers[i] for i in members], tolerant=errors is not None)
         try:
             while True:
-                records = stack.epoch()
+                figures = stack.epoch()
                 leaving = []
-                for i, t, record in zip(members, stack.members, records):
-                    done[i] += 1
-                    if record is None or not t._after_epoch(record) or done[i] >= quotas[i]:
+                for i, t, figure in zip(members, stack.members, figures):
+                    try:
+                        if isinstance(figure, Exception):
+                            raise figure
+                        record = t._diverge() if figure is None else t._record(*figure)
+                        done[i] += 1
+                        if record is None or not t._after_epoch(record) or done[i] >= quotas[i]:
+                            leaving.append(i)
+                    except Exception as exc:
+                        if errors is None:
+                            raise
+                        errors[i] = exc
                         leaving.append(i)
                 if deadline is not None and time.thread_time() > deadline:
                     return
@@ -118,8 +134,10 @@ def _train_group(trainers, members: list[int], quotas, done, deadline) -> None:
 class _Stack:
     """A group's networks and data stacked for one pass, for as long as its members stay the same."""
 
-    def __init__(self, members: list):
+    def __init__(self, members: list, tolerant: bool = False):
         self.members = members
+        self.tolerant = tolerant  # a member's failing step is its own (see train's errors)
+        self.broken: dict[int, Exception] = {}
         t0 = members[0]
         self.k = k = len(members)
         self.bp: backprop.Backprop = t0._backprop
@@ -156,15 +174,16 @@ class _Stack:
                 if not alone:
                     p.data = p.data.clone()
 
-    def epoch(self) -> list[dict | None]:
+    def epoch(self) -> list:
         """One epoch of every member, in the article's five steps per batch (zero_grad, forward,
-        loss, backward, step): each member's record, or None for one whose loss stopped being finite.
+        loss, backward, step): each member's figures for its record (``Trainer._record``), None
+        for one whose loss stopped being finite, or the exception its own step raised.
 
         Full batch and without dropout, one pass over the training and test rows together serves
         both: the test metrics are taken before the update either way. The epoch's figures come
         back in one copy, before the last batch's update, which is when a non-finite loss is caught.
         """
-        bp, members = self.bp, self.members
+        bp = self.bp
         test = None
         if self.Xt.shape[1] and self.joint is None:
             test = self._terms(bp.forward(self.views, self.Xt, train=False).out, self.yt, self.positive[1])
@@ -201,17 +220,18 @@ class _Stack:
         at = len(values[0]) - self.units - 1  # the objective's column
         failed |= {i for i, v in enumerate(values) if not math.isfinite(v[at])}
         self._apply(grads, failed)
-        n_terms, n_grads = len(terms), len(grads)
-        records = []
-        for i, (t, v) in enumerate(zip(members, values)):
-            if i in failed:
-                records.append(t._diverge())
-                continue
-            at = n_terms + n_grads
-            test_values = None if test is None else v[at : at + 2]
-            hidden = v[len(v) - self.units :]
-            records.append(t._record(v[0:n_terms:2], v[1:n_terms:2], sizes, v[n_terms:at], test_values, hidden))
-        return records
+        n_terms, at = len(terms), len(terms) + len(grads)
+        figures = []
+        for i, v in enumerate(values):
+            if i in self.broken:
+                figures.append(self.broken[i])
+            elif i in failed:
+                figures.append(None)
+            else:
+                test_values = None if test is None else v[at : at + 2]
+                hidden = v[len(v) - self.units :]
+                figures.append((v[0:n_terms:2], v[1:n_terms:2], sizes, v[n_terms:at], test_values, hidden))
+        return figures
 
     def _terms(self, out, y, positive) -> torch.Tensor:
         """Each member's loss and score on these rows, as ``[K, 2]``."""
@@ -280,10 +300,16 @@ class _Stack:
         self._last_grads = None
         per_member = list(zip(*(g.unbind(0) for g in grads)))
         for i, t in enumerate(members):
-            if i not in skip:
-                for p, g in zip(t._params, per_member[i]):
-                    p.grad = g
+            if i in skip or i in self.broken:
+                continue
+            for p, g in zip(t._params, per_member[i]):
+                p.grad = g
+            try:
                 t.optimizer.step()
+            except Exception as exc:
+                if not self.tolerant:
+                    raise
+                self.broken[i] = exc
 
 
 def _stacked(tensors: list[torch.Tensor]) -> torch.Tensor:
