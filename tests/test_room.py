@@ -180,7 +180,8 @@ def test_a_session_that_fails_alone_gets_the_error_and_the_room_goes_on(room):
 def test_no_session_holds_another_sessions_weights_or_gradients(room):
     from nnplay import modelfile
 
-    sessions = [Session(DEFAULT.replace(seed=s, epochs=30, optimizer=o), f"s{s}") for s, o in enumerate(["sgd", "adam"])]
+    optimizers = ["sgd", "adam"]
+    sessions = [Session(DEFAULT.replace(seed=s, epochs=30, optimizer=o), f"s{s}") for s, o in enumerate(optimizers)]
     play(room, sessions)
     assert max(r.together for r in sessions[0].requests) == 2
     for s in sessions:
