@@ -3,7 +3,6 @@ field rules, URL sync, and small drawing helpers. Pages stay thin views over thi
 
 from __future__ import annotations
 
-import io
 import json
 import threading
 import time
@@ -23,6 +22,7 @@ from nnplay.config import FIELDS, PRESET_TITLES, PRESETS, TYPES, Config, ConfigE
 from nnplay.export import ExportError, export
 from nnplay.frames import DEFAULT_SPEED, SPEEDS, frame_epochs
 from nnplay.limits import Limits, TrainerSlots, count_parameters
+from nnplay.modelfile import load_model, model_bytes
 from nnplay.text import literal
 from nnplay.train import Grid, Trainer
 
@@ -781,34 +781,6 @@ NOT_DRAWN = (
 
 
 # --- saving and loading --------------------------------------------------------------------------
-
-
-def model_bytes(trainer: Trainer) -> bytes:
-    """The trained model as a torch file: the state_dict and the Config as JSON (tensors and
-    strings only, so it loads with ``weights_only=True``)."""
-    buf = io.BytesIO()
-    state = {k: v.detach().cpu() for k, v in trainer.model.state_dict().items()}
-    torch.save({"format": "nnplay-model-1", "config": trainer.config.to_json(), "state_dict": state}, buf)
-    return buf.getvalue()
-
-
-def load_model(raw: bytes) -> tuple[Config, dict]:
-    """Read a saved model; anything that is not one (a pickle with a payload, a truncated file,
-    another program's file) raises ValueError with a plain message."""
-    try:
-        saved = torch.load(io.BytesIO(raw), map_location="cpu", weights_only=True)
-    except Exception:  # torch raises many kinds here; the user needs one sentence
-        raise ValueError("this is not an nnplay model file (it could not be read as saved weights)") from None
-    if not isinstance(saved, dict) or saved.get("format") != "nnplay-model-1":
-        raise ValueError("this is not an nnplay model file")
-    try:
-        config = Config.from_json(saved["config"])
-    except (ConfigError, TypeError) as exc:
-        raise ValueError(f"the model's settings are invalid: {exc}") from None
-    state = saved.get("state_dict")
-    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
-        raise ValueError("the model file holds no weights")
-    return config, state
 
 
 def _on_model_upload() -> None:

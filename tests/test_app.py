@@ -422,27 +422,6 @@ def test_an_uploaded_tables_axes_span_its_data_not_from_zero():
         assert encoding["x"]["scale"]["zero"] is False and encoding["y"]["scale"]["zero"] is False, name
 
 
-@pytest.mark.filterwarnings("ignore:Detected pickle protocol")  # the hostile pickle below
-def test_saved_model_round_trip_and_bad_files():
-    at = ok(app())
-    trainer = at.session_state["trainer"]
-    from pages._shared import load_model, model_bytes
-
-    for bad, words in ((b"garbage", "not an nnplay model"), (model_bytes(trainer)[:100], "not an nnplay model")):
-        with pytest.raises(ValueError, match=words):
-            load_model(bad)
-    import pickle
-
-    class Payload:
-        def __reduce__(self):
-            return (print, ("pwned",))
-
-    buf = io.BytesIO()
-    pickle.dump({"format": "nnplay-model-1", "x": Payload()}, buf)
-    with pytest.raises(ValueError, match="not an nnplay model"):
-        load_model(buf.getvalue())
-
-
 @pytest.fixture
 def served(monkeypatch):
     """What a download button serves. AppTest keeps the bytes in a media store it builds for each
@@ -479,7 +458,7 @@ def served(monkeypatch):
 
 def test_downloads_serve_this_sessions_model_history_and_script(served):
     from nnplay.export import export
-    from pages._shared import load_model
+    from nnplay.modelfile import load_model
 
     at = ok(app(autoplay="0", dataset="xor"))
     at.button(key="step").click()
@@ -546,7 +525,7 @@ def test_the_boundary_download_draws_a_fitted_curve_too(served):
 
 
 def test_uploading_a_saved_model_continues_from_it():
-    from pages._shared import model_bytes
+    from nnplay.modelfile import model_bytes
 
     source = ok(app(dataset="xor", hidden="5", autoplay="0"))
     trained = source.session_state["trainer"]
