@@ -11,6 +11,9 @@ import os
 import threading
 import time
 from dataclasses import dataclass, fields
+from typing import NamedTuple
+
+from . import data, losses
 
 
 @dataclass(frozen=True)
@@ -39,20 +42,45 @@ class Limits:
                     continue  # a typo in the environment keeps the default
         return cls(**values)
 
-    def problems(self, config, n_parameters: int | None = None) -> list[str]:
-        """What in this Config goes past the limits, in words a user can act on."""
+    def problems(self, config, n_parameters: int | None = None) -> list[Problem]:
+        """What in this Config goes past the limits, each with the field it is about and words a
+        user can act on."""
         found = []
         if config.dataset != "csv" and config.n_samples > self.max_samples:
-            found.append(f"n_samples: this server allows at most {self.max_samples:,} points per data set")
+            found.append(Problem("n_samples", f"this server allows at most {self.max_samples:,} points per data set"))
         if config.epochs > self.max_epochs:
-            found.append(f"epochs: this server allows at most {self.max_epochs:,} epochs")
+            found.append(Problem("epochs", f"this server allows at most {self.max_epochs:,} epochs"))
         if config.grid > self.max_grid:
-            found.append(f"grid: this server draws at most {self.max_grid}×{self.max_grid} boundaries")
+            found.append(Problem("grid", f"this server draws at most {self.max_grid}×{self.max_grid} boundaries"))
         if n_parameters is not None and n_parameters > self.max_parameters:
             found.append(
-                f"hidden: this network has {n_parameters:,} parameters; this server allows {self.max_parameters:,}"
+                Problem(
+                    "hidden",
+                    f"this network has {n_parameters:,} parameters; this server allows {self.max_parameters:,}",
+                )
             )
         return found
+
+    def check(self, config, table=None) -> list[Problem]:
+        """The problems (see problems) of a Config on its data (``table``: an uploaded CSV), with
+        the network's parameter count worked out from the data's inputs and the loss's outputs."""
+        try:
+            n_in, task, n_classes = data.shape(config, table)
+            n_out, _ = losses.resolve(config.loss, task, config.loss_expr)[1].outputs(task, n_classes)
+        except ValueError:
+            return self.problems(config)  # the Trainer will explain the mismatch itself
+        return self.problems(config, count_parameters(n_in, config.hidden, n_out))
+
+
+class Problem(NamedTuple):
+    """One thing past a limit: the Config ``field`` it is about and the ``message``. As text,
+    "field: message", as the app shows it."""
+
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}"
 
 
 def count_parameters(n_inputs: int, hidden: tuple[int, ...], n_outputs: int) -> int:

@@ -21,7 +21,7 @@ from nnplay import charts, data, expr, losses, model, optim, picture
 from nnplay.config import FIELDS, PRESET_TITLES, PRESETS, TYPES, Config, ConfigError, describe, format_value
 from nnplay.export import ExportError, export
 from nnplay.frames import DEFAULT_SPEED, SPEEDS, frame_epochs
-from nnplay.limits import Limits, TrainerSlots, count_parameters
+from nnplay.limits import Limits, TrainerSlots
 from nnplay.modelfile import load_model, model_bytes
 from nnplay.text import literal
 from nnplay.train import Grid, Trainer
@@ -174,10 +174,10 @@ def init_session() -> None:
         st.rerun()
     query = st.query_params.to_dict()
     config, warnings = Config.from_query(query, ignore=APP_PARAMS)
-    for problem in limit_problems(config, None):  # past this server's limits: the default, and say so
-        name = problem.split(":")[0]
-        config = config.replace(**{name: FIELDS[name].default})
-        warnings.append(f"{problem}; using the default {FIELDS[name].default!r}")
+    for problem in LIMITS.check(config):  # past this server's limits: the default, and say so
+        default = FIELDS[problem.field].default
+        config = config.replace(**{problem.field: default})
+        warnings.append(f"{problem}; using the default {default!r}")
     ss.config = config
     ss.url_warnings = warnings
     ss.hide = read_hide(query.get("hide", ""), warnings)
@@ -303,8 +303,8 @@ def _from_widgets() -> None:
     except ConfigError as exc:
         ss.config_error = str(exc)
         return
-    problems = limit_problems(config, ss.table)
-    ss.config, ss.config_error = (ss.config, "; ".join(problems)) if problems else (config, None)
+    problems = LIMITS.check(config, ss.table)
+    ss.config, ss.config_error = (ss.config, "; ".join(map(str, problems))) if problems else (config, None)
 
 
 def _refused(name: str) -> bool:
@@ -317,16 +317,6 @@ def _refused(name: str) -> bool:
     except expr.ExprError:
         return True
     return False
-
-
-def limit_problems(config: Config, table) -> list[str]:
-    """This server's limits (nnplay.limits), with the network's parameter count worked out."""
-    try:
-        n_in, task, n_classes = data.shape(config, table)
-        n_out, _ = losses.resolve(config.loss, task, config.loss_expr)[1].outputs(task, n_classes)
-    except ValueError:
-        return LIMITS.problems(config)  # the Trainer will explain the mismatch itself
-    return LIMITS.problems(config, count_parameters(n_in, config.hidden, n_out))
 
 
 def trainer_slots() -> TrainerSlots:

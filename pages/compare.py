@@ -19,8 +19,8 @@ ss = st.session_state
 def b_config(changes: dict):
     """A with B's changes; ConfigError (naming the field) when they clash with A or pass a limit."""
     config = ss.config.replace(**changes)
-    for problem in shared.limit_problems(config, ss.table):
-        raise ConfigError(problem.split(":")[0], problem.split(": ", 1)[1])
+    for field, message in shared.LIMITS.check(config, ss.table):
+        raise ConfigError(field, message)
     return config
 
 

@@ -11,10 +11,10 @@ from nnplay import charts, data, sweep
 from nnplay.config import format_value
 from nnplay.text import literal
 from pages._shared import (
+    LIMITS,
     boundary,
     draw,
     frame,
-    limit_problems,
     notices,
     owner,
     set_config,
@@ -54,7 +54,7 @@ try:
     values = sweep.parse_values(knob, text)
     configs = sweep.configs_for(ss.config, knob, values)
     for v, c in zip(values, configs):
-        for problem in limit_problems(c, ss.table):
+        for problem in LIMITS.check(c, ss.table):
             raise sweep.SweepError(knob, f"{format_value(v)} goes past this server's limits — {problem}")
 except sweep.SweepError as exc:
     st.error(literal(f"Cannot sweep — {exc}"))

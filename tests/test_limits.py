@@ -14,9 +14,19 @@ def test_limits_from_the_environment():
 def test_problems_name_the_field_and_the_limit():
     limits = Limits(max_samples=1000, max_epochs=50, max_parameters=100, max_grid=50)
     problems = limits.problems(Config(n_samples=2000, epochs=60, grid=60), n_parameters=101)
-    assert [p.split(":")[0] for p in problems] == ["n_samples", "epochs", "grid", "hidden"]
-    assert "at most 1,000 points" in problems[0]
+    assert [field for field, _ in problems] == ["n_samples", "epochs", "grid", "hidden"]
+    assert problems[0].message == "this server allows at most 1,000 points per data set"
+    assert str(problems[0]) == "n_samples: this server allows at most 1,000 points per data set"
     assert limits.problems(Config(n_samples=1000, epochs=50, grid=50), n_parameters=100) == []
+
+
+def test_the_check_counts_the_networks_parameters_from_its_data_and_loss():
+    limits = Limits(max_parameters=88)
+    config = Config(dataset="make_classification", hidden=(8, 4))  # 5 inputs, 89 parameters
+    assert limits.check(config) == [("hidden", "this network has 89 parameters; this server allows 88")]
+    assert Limits(max_parameters=89).check(config) == []
+    csv = config.replace(dataset="csv", n_samples=50_000)
+    assert limits.check(csv) == []  # no table yet: no count (the Trainer says what is missing), no n_samples limit
 
 
 def test_parameter_count_matches_the_network():
