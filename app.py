@@ -1,6 +1,6 @@
 """nnplay's entry point: page config and the pages.
 
-The sidebar is drawn by each page (``pages._shared.frame``), not here: with a ``pages/`` folder
+The sidebar is drawn by each page (``pages._session.frame``), not here: with a ``pages/`` folder
 beside the entry point, Streamlit 1.67 resets the entry point's widgets on every rerun.
 """
 
@@ -25,10 +25,12 @@ navigation = st.navigation(
         st.Page(PAGES / "about.py", title="About", icon=":material/help:"),
     ]
 )
-if "pages._shared" not in sys.modules:
+if "pages._session" not in sys.modules:
     # The first visit to a fresh server imports PyTorch and the engine (seconds on a small machine):
     # the page says so instead of staying blank. After st.navigation, so the sidebar already lists
     # the pages by their titles.
     with st.spinner("Starting nnplay: loading PyTorch…"):
-        import pages._shared  # noqa: F401
+        import pages._downloads  # and with it the sidebar and the drawing helpers
+        import pages._session
+        import pages._turns  # noqa: F401
 navigation.run()

@@ -3,7 +3,8 @@
 import streamlit as st
 
 from nnplay.config import FIELDS
-from pages._shared import GROUPS, frame
+from pages._controls import GROUPS
+from pages._session import frame
 
 frame()
 

@@ -8,18 +8,22 @@ import streamlit as st
 from nnplay import charts, data, sweep
 from nnplay.config import FIELDS, TYPES, ConfigError, check_field, format_value, parse_value
 from nnplay.text import literal
-from pages import _shared as shared
+from pages._controls import LR_STEPS, RATE_STEPS, field_label, value_label
+from pages._draw import boundary, draw
+from pages._limits import LIMITS
+from pages._session import frame, init_session, notices
+from pages._turns import owner, take_trainer, trainer_slots
 
 TRAIN_SECONDS = 30  # one press of "Train both" trains at most this long, so the page answers again
 CHOICES = [name for name in FIELDS if name not in sweep.NOT_TRAINING | {"device"}]
-SLIDERS = {"lr": shared.LR_STEPS, "l1": shared.RATE_STEPS, "l2": shared.RATE_STEPS}
+SLIDERS = {"lr": LR_STEPS, "l1": RATE_STEPS, "l2": RATE_STEPS}
 ss = st.session_state
 
 
 def b_config(changes: dict):
     """A with B's changes; ConfigError (naming the field) when they clash with A or pass a limit."""
     config = ss.config.replace(**changes)
-    for field, message in shared.LIMITS.check(config, ss.table):
+    for field, message in LIMITS.check(config, ss.table):
         raise ConfigError(field, message)
     return config
 
@@ -40,14 +44,14 @@ def set_value():
     ss.compare_b, ss.compare_error = {name: value}, None
 
 
-shared.init_session()  # A from the link on a new session; B's b_ params are read before frame() rewrites the URL
+init_session()  # A from the link on a new session; B's b_ params are read before frame() rewrites the URL
 if "compare_b" not in ss:
     ss.compare_b, warnings = sweep.read_changes(st.query_params.to_dict())
     ss.url_warnings = [*ss.url_warnings, *warnings]
     if not any(k.startswith("b_") for k in st.query_params):  # B before anyone picks: the next learning rate up
-        ss.compare_b = {"lr": ([s for s in shared.LR_STEPS if s > ss.config.lr] or [shared.LR_STEPS[0]])[0]}
+        ss.compare_b = {"lr": ([s for s in LR_STEPS if s > ss.config.lr] or [LR_STEPS[0]])[0]}
     ss.compare_field, ss.compare_error = next(iter(ss.compare_b), "lr"), None
-shared.frame({f"b_{k}": format_value(v) for k, v in ss.compare_b.items()})
+frame({f"b_{k}": format_value(v) for k, v in ss.compare_b.items()})
 a = ss.config
 try:  # A may have changed since: a change that no longer fits it is dropped, and said
     b = b_config(ss.compare_b)
@@ -56,21 +60,19 @@ except ConfigError as exc:
     ss.compare_b, b = {}, a
     for key in [k for k in st.query_params if k.startswith("b_")]:
         del st.query_params[key]
-shared.notices()
+notices()
 st.title("Compare")
 st.caption("A is the experiment in the sidebar; B is a copy of it with one thing changed.")
 
 left, right = st.columns(2)
 ss.b_field = name = ss.compare_field
-left.selectbox("B changes", CHOICES, key="b_field", on_change=pick_field, format_func=shared.field_label)
+left.selectbox("B changes", CHOICES, key="b_field", on_change=pick_field, format_func=field_label)
 key, current, meta = f"b_value_{name}", getattr(b, name), FIELDS[name].metadata
 pick = meta["choices"] and meta["length"] is None  # one of a list (a list of choices is typed, as in the URL)
 ss[key] = current if pick or TYPES[name] is bool or name in SLIDERS else format_value(current)
 with right:
     if pick:
-        st.selectbox(
-            "to", meta["choices"], key=key, on_change=set_value, format_func=lambda v: shared.value_label(name, v)
-        )
+        st.selectbox("to", meta["choices"], key=key, on_change=set_value, format_func=lambda v: value_label(name, v))
     elif TYPES[name] is bool:
         st.checkbox("to", key=key, on_change=set_value)
     elif name in SLIDERS:
@@ -82,7 +84,7 @@ with right:
 if ss.compare_error:
     st.error(literal(f"B not changed — {ss.compare_error}"))
 diff = ", ".join(
-    f"{shared.field_label(k)}: {shared.value_label(k, getattr(a, k))} → {shared.value_label(k, v)}"
+    f"{field_label(k)}: {value_label(k, getattr(a, k))} → {value_label(k, v)}"
     for k, v in ss.compare_b.items()
     if v != getattr(a, k)
 )
@@ -104,16 +106,16 @@ st.caption(literal(f"{'B differs in ' + diff + '. ' if diff else ''}{shares}")) 
 def train_both():
     bar = st.progress(0.0, text="training A and B")
     end, notice = time.perf_counter() + TRAIN_SECONDS, st.empty()
-    slots, me = shared.trainer_slots(), shared.owner()
+    slots, me = trainer_slots(), owner()
     try:
-        while not (ta.finished and tb.finished) and time.perf_counter() < end and shared.take_trainer(notice, end):
+        while not (ta.finished and tb.finished) and time.perf_counter() < end and take_trainer(notice, end):
             with ss.lock:
                 for t in (ta, tb):
-                    t.step(t.remaining, max_seconds=shared.LIMITS.tick_seconds)
+                    t.step(t.remaining, max_seconds=LIMITS.tick_seconds)
             done = (ta.epoch + tb.epoch) / (ta.config.epochs + tb.config.epochs)
             text = " · ".join(f"{n}: epoch {t.epoch} / {t.config.epochs}" for n, t in runs)
             bar.progress(min(1.0, done), text=text)
-            if slots.turn_over(me, shared.LIMITS.turn_seconds):
+            if slots.turn_over(me, LIMITS.turn_seconds):
                 slots.release(me)  # take turns with those waiting
     finally:
         slots.release(me)
@@ -141,7 +143,7 @@ if len(epochs) > 1:
 for col, (label, t) in zip(st.columns(2), runs):
     with col, st.container(key=f"compare_boundary_{label.lower()}"):
         snap = t.snapshots.at(at)
-        shared.draw(shared.boundary(t, epoch=snap.epoch, title=f"{label} at epoch {snap.epoch}"), width="content")
+        draw(boundary(t, epoch=snap.epoch, title=f"{label} at epoch {snap.epoch}"), width="content")
 
 curves = [
     pd.DataFrame({"epoch": t.history["epoch"], "loss": t.history[f"{split}_loss"], "run": label, "split": split})

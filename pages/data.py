@@ -6,7 +6,8 @@ import streamlit as st
 from nnplay import charts
 from nnplay.data import DATASETS
 from nnplay.text import literal
-from pages._shared import current_trainer, frame, notices, training_table
+from pages._draw import training_table
+from pages._session import current_trainer, frame, notices
 
 frame()
 trainer = current_trainer()

@@ -6,7 +6,8 @@ import streamlit as st
 
 from nnplay import charts
 from nnplay.text import literal
-from pages._shared import NETWORK_CAPTION, NOT_DRAWN, current_trainer, draw, frame, notices
+from pages._draw import NETWORK_CAPTION, NOT_DRAWN, draw
+from pages._session import current_trainer, frame, notices
 
 frame()
 trainer = current_trainer()

@@ -6,7 +6,8 @@ import streamlit as st
 from nnplay import charts, lab
 from nnplay.config import ConfigError
 from nnplay.expr import ExprError
-from pages._shared import expression_field, frame, notices, refusal, set_config
+from pages._session import frame, notices
+from pages._sidebar import expression_field, refusal, set_config
 
 frame()
 ss = st.session_state

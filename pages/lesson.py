@@ -13,7 +13,9 @@ from nnplay.config import ARTICLE, PRESETS
 from nnplay.export import ExportError, drift_code, sections, untrained_code
 from nnplay.text import literal
 from nnplay.train import Trainer
-from pages._shared import current_trainer, draw, drift, frame, notices, set_config, training_table
+from pages._draw import draw, drift, training_table
+from pages._session import current_trainer, frame, notices
+from pages._sidebar import set_config
 
 frame()
 ss = st.session_state

@@ -7,30 +7,22 @@ import numpy as np
 import streamlit as st
 
 from nnplay import charts
-from pages._shared import (
-    LIMITS,
-    NETWORK_CAPTION,
-    NOT_DRAWN,
+from pages._downloads import downloads
+from pages._draw import NETWORK_CAPTION, NOT_DRAWN, boundary, boundary_view, chart, drift, trainer_key
+from pages._limits import LIMITS
+from pages._session import current_trainer, frame, notices
+from pages._sidebar import sidebar
+from pages._turns import (
     PAINT_FIRST,
     REST_SECONDS,
     TICK_SECONDS,
     UNTRAINED_SECONDS,
     UNTRAINED_TICKS,
     WAIT_SECONDS,
-    boundary,
-    boundary_view,
-    chart,
-    current_trainer,
-    downloads,
-    drift,
     echo,
-    frame,
     next_frame,
-    notices,
     owner,
-    sidebar,
     tick_factor,
-    trainer_key,
     trainer_slots,
 )
 
@@ -170,7 +162,7 @@ def live():
             st.caption("A slice through the other inputs at their mean.")
 
         def now():
-            # What the chart shows is also what the PNG download draws (pages/_shared.py, downloads).
+            # What the chart shows is also what the PNG download draws (pages/_downloads.py).
             ss.setdefault("shown", {})["boundary"] = view = boundary_view(
                 trainer, with_test=with_test, discretize=discretize, axes=axes
             )

@@ -10,17 +10,11 @@ import streamlit as st
 from nnplay import charts, data, sweep
 from nnplay.config import format_value
 from nnplay.text import literal
-from pages._shared import (
-    LIMITS,
-    boundary,
-    draw,
-    frame,
-    notices,
-    owner,
-    set_config,
-    take_trainer,
-    trainer_slots,
-)
+from pages._draw import boundary, draw
+from pages._limits import LIMITS
+from pages._session import frame, notices
+from pages._sidebar import set_config
+from pages._turns import owner, take_trainer, trainer_slots
 
 SWEEP_SECONDS = 60  # one sweep trains at most this long; a run it cuts short says so
 ss = st.session_state

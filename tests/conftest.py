@@ -12,24 +12,25 @@ torch.set_num_threads(1)
 @pytest.fixture(autouse=True)
 def _no_trainer_slots_left_over():
     """AppTest runs the app in this process: a session a test left playing keeps its trainer slot
-    (pages/_shared.py) for its lease, and the next test's session would wait in line behind it."""
+    (pages/_turns.py) for its lease, and the next test's session would wait in line behind it."""
     yield
-    shared = sys.modules.get("pages._shared")
-    if shared is not None:
-        shared._SLOTS = shared._make_slots()
+    turns = sys.modules.get("pages._turns")
+    if turns is not None:
+        turns._SLOTS = turns._make_slots()
 
 
 @pytest.fixture(autouse=True)
 def _no_pause_on_the_untrained_network(monkeypatch):
     """The Playground shows an untrained network for a moment before training (UNTRAINED_SECONDS, _TICKS);
-    AppTest's reruns come faster than that. The test of that moment sets it back."""
-    import pages._shared
+    AppTest's reruns come faster than that. The test of that moment sets it back. The pages read
+    these from pages._turns at each run (``from pages._turns import ...``), so the patch reaches them."""
+    import pages._turns
 
-    monkeypatch.setattr(pages._shared, "UNTRAINED_SECONDS", 0.0)
-    monkeypatch.setattr(pages._shared, "UNTRAINED_TICKS", 0)
+    monkeypatch.setattr(pages._turns, "UNTRAINED_SECONDS", 0.0)
+    monkeypatch.setattr(pages._turns, "UNTRAINED_TICKS", 0)
     # AppTest never ticks a fragment, so a first run that left the rest of the page to the first tick
     # would leave it undrawn; the test of that first run sets it back.
-    monkeypatch.setattr(pages._shared, "PAINT_FIRST", False)
+    monkeypatch.setattr(pages._turns, "PAINT_FIRST", False)
 
 
 @pytest.fixture

@@ -61,9 +61,9 @@ def test_first_load_shows_the_untrained_network_then_plays_the_frame_schedule():
 
 
 def test_a_new_tab_gets_the_untrained_boundary_first_and_the_rest_at_its_first_tick(monkeypatch):
-    import pages._shared
+    import pages._turns
 
-    monkeypatch.setattr(pages._shared, "PAINT_FIRST", True)
+    monkeypatch.setattr(pages._turns, "PAINT_FIRST", True)
     at = ok(app(lr="nan"))
     assert charts(at, "boundary") and at.button(key="pause") and at.get_by_key("epoch").get("progress")
     for key in ("loss", "network", "drift"):
@@ -81,10 +81,10 @@ def test_a_new_tab_gets_the_untrained_boundary_first_and_the_rest_at_its_first_t
 
 
 def test_the_untrained_network_stays_on_screen_a_moment(monkeypatch):
-    import pages._shared
+    import pages._turns
 
-    monkeypatch.setattr(pages._shared, "UNTRAINED_SECONDS", 60.0)
-    monkeypatch.setattr(pages._shared, "UNTRAINED_TICKS", 2)
+    monkeypatch.setattr(pages._turns, "UNTRAINED_SECONDS", 60.0)
+    monkeypatch.setattr(pages._turns, "UNTRAINED_TICKS", 2)
     at = ok(app())
     ok(at.run())
     ok(at.run())
@@ -629,7 +629,7 @@ def test_paused_status_is_said():
 
 
 def test_server_limits_are_enforced_and_said():
-    from pages._shared import LIMITS
+    from pages._limits import LIMITS
 
     at = ok(app(n_samples=str(LIMITS.max_samples + 1), autoplay="0"))
     assert at.session_state["config"].n_samples == Config().n_samples
@@ -648,10 +648,11 @@ def test_server_limits_are_enforced_and_said():
 
 
 def test_sessions_wait_for_a_free_trainer_in_line(monkeypatch):
-    import pages._shared
-    from pages._shared import LIMITS, trainer_slots
+    import pages._turns
+    from pages._limits import LIMITS
+    from pages._turns import trainer_slots
 
-    monkeypatch.setattr(pages._shared, "WAIT_SECONDS", 1.0)
+    monkeypatch.setattr(pages._turns, "WAIT_SECONDS", 1.0)
 
     slots = trainer_slots()
     others = [f"other session {i}" for i in range(LIMITS.concurrent_trainers + 2)]
@@ -675,7 +676,8 @@ def test_sessions_wait_for_a_free_trainer_in_line(monkeypatch):
 
 
 def test_a_busy_server_trains_more_epochs_per_tick():
-    from pages._shared import LIMITS, MAX_TICK_FACTOR, tick_factor
+    from pages._limits import LIMITS
+    from pages._turns import MAX_TICK_FACTOR, tick_factor
 
     n = LIMITS.concurrent_trainers
     assert [tick_factor(w) for w in (0, n - 1, n, 3 * n, 1000)] == [1, 1, 2, 4, MAX_TICK_FACTOR]
@@ -730,15 +732,15 @@ def test_a_step_click_echoed_by_a_tick_trains_once(monkeypatch):
     run) and with the full run after it (15 Step clicks were 21 callbacks in a browser)."""
     import types
 
-    import pages._shared
+    import pages._turns
 
     at = ok(app(autoplay="0"))
     trainer = at.session_state["trainer"]
     tick = types.SimpleNamespace(fragment_ids_this_run=["live"], session_id="-")
-    real = pages._shared.get_script_run_ctx
-    monkeypatch.setattr(pages._shared, "get_script_run_ctx", lambda: tick)
-    assert pages._shared.echo()
-    monkeypatch.setattr(pages._shared, "get_script_run_ctx", real)
+    real = pages._turns.get_script_run_ctx
+    monkeypatch.setattr(pages._turns, "get_script_run_ctx", lambda: tick)
+    assert pages._turns.echo()
+    monkeypatch.setattr(pages._turns, "get_script_run_ctx", real)
     at.button(key="step").click()
     ok(at.run())  # a full run: the click counts
     assert trainer.epoch == 1

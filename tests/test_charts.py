@@ -95,9 +95,9 @@ def test_colour_levels_are_the_map_within_a_shade():
 
 
 def test_a_new_frame_of_the_boundary_sends_new_data_under_the_same_spec(trained):
-    """What the page sends (pages._shared.wire): the same spec with new data, so the browser swaps
+    """What the page sends (pages._draw.wire): the same spec with new data, so the browser swaps
     the data in place instead of building the chart again."""
-    from pages._shared import boundary, wire
+    from pages._draw import boundary, wire
 
     fresh = Trainer(trained.config)
 
@@ -272,9 +272,9 @@ def test_network_chart_draws_every_weight_between_its_neurons_with_its_sign_and_
 
 
 def test_a_new_frame_of_the_network_sends_new_data_under_the_same_spec(trained):
-    """What the page sends (pages._shared.wire): the spec built once for the network's shape, the
+    """What the page sends (pages._draw.wire): the spec built once for the network's shape, the
     maps and the links new each frame, the names as they were."""
-    from pages._shared import wire
+    from pages._draw import wire
 
     fresh = Trainer(trained.config)
     first = charts.trainer_network_chart(fresh)

@@ -16,7 +16,7 @@ from bench import load
 
 SESSIONS = 3
 # Six ticks per run (50 epochs a tick) for a session alone, so the fragment's auto-rerun timer is
-# exercised (with others waiting in line a tick trains more: pages/_shared.py tick_factor); a small data
+# exercised (with others waiting in line a tick trains more: pages/_turns.py tick_factor); a small data
 # set and grid keep each redraw cheap on a 2-core machine.
 QUERY = "epochs=300&n_samples=200&grid=30"
 KEYS = {

@@ -1,4 +1,4 @@
-"""Trainers are taken in turn (pages/_shared.py: one per server process by default): a session in
+"""Trainers are taken in turn (pages/_turns.py: one per server process by default): a session in
 line says so, and gets the trainer as soon as the session before it pauses or closes its tab."""
 
 import pytest

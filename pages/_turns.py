@@ -1,0 +1,86 @@
+"""Trainer turns: the server's trainers taken in turn by its sessions (nnplay.limits.TrainerSlots,
+one line per process), and the Playground's ticks and frames that pace a run."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import streamlit as st
+from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+from nnplay.frames import frame_epochs
+from nnplay.limits import TrainerSlots
+from nnplay.train import Trainer
+from pages._limits import LIMITS
+
+TICK_SECONDS = 0.15
+UNTRAINED_SECONDS = 1.0  # how long a run shows its untrained network before the first epoch,
+UNTRAINED_TICKS = 5  # and for at least how many of the browser's ticks
+PAINT_FIRST = True  # a session's first Playground run sends the untrained boundary alone; its first tick the rest,
+# this long after: a new tab takes about half a second to load and draw its first chart, and the
+# sidebar's forty controls, sent 0.15 s after it, held the boundary back by another half second.
+REST_SECONDS = 0.6
+
+
+def _connected(owner: str) -> bool:
+    """Whether the session that made this owner (see owner()) still has its browser tab."""
+    session_id = owner.partition("/")[0]
+    return not runtime.exists() or bool(runtime.get_instance().is_active_session(session_id))
+
+
+def _make_slots() -> TrainerSlots:
+    return TrainerSlots(LIMITS.concurrent_trainers, alive=_connected)
+
+
+_SLOTS = _make_slots()
+WAIT_SECONDS = 30.0  # longest a tick waits in line (a click or a closed tab ends the wait sooner)
+MAX_TICK_FACTOR = 20
+
+
+def trainer_slots() -> TrainerSlots:
+    """Server-wide: how many sessions may train at the same moment (the rest wait their turn, first
+    come first served). One per process, like this module: every session's script imports the same one."""
+    return _SLOTS
+
+
+def owner() -> str:
+    """This session's name in the line for a trainer: its Streamlit session id (so a closed tab
+    gives its slot back at once), made unique (AppTest gives every session the same id)."""
+    ctx = get_script_run_ctx()
+    session_id = ctx.session_id if ctx else "-"
+    return st.session_state.setdefault("owner", f"{session_id}/{uuid.uuid4().hex}")
+
+
+def take_trainer(notice, until: float) -> bool:
+    """A pinned trainer slot for this session (Compare, Sweep: it must be released in a finally),
+    waiting in line and saying so in ``notice`` (an st.empty) until ``until`` (perf_counter);
+    False, and out of the line, if none came."""
+    slots, me = trainer_slots(), owner()
+    while not slots.acquire(me, timeout=0.5, pin=True):
+        if time.perf_counter() > until:
+            slots.release(me)
+            return False
+        notice.info(f"Waiting for a free trainer (number {slots.position(me)} in line)…")
+    return True
+
+
+def echo() -> bool:
+    """Whether a click on a button outside the live fragment reached its callback through one of the
+    fragment's ticks. Streamlit 1.67 delivers such a click twice, with the tick and then with the
+    full run that follows (a browser showed 15 Step clicks as 21 callbacks, each extra one in a
+    tick): the tick's copy is the echo."""
+    ctx = get_script_run_ctx()
+    return bool(ctx and ctx.fragment_ids_this_run)
+
+
+def tick_factor(waiting: int) -> int:
+    """How many ticks' worth of epochs one tick trains: more while others wait in line, so a run
+    needs fewer redraws (the costly part of a tick) and gives its trainer back sooner."""
+    return max(1, min(MAX_TICK_FACTOR, 1 + waiting // LIMITS.concurrent_trainers))
+
+
+def next_frame(trainer: Trainer, factor: int = 1) -> int:
+    """The epochs the next frame trains: the session's speed on the frame schedule (nnplay.frames)."""
+    return frame_epochs(trainer.epoch, st.session_state.speed) * factor
