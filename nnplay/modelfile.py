@@ -32,6 +32,8 @@ def load_model(raw: bytes) -> tuple[Config, dict]:
         raise ValueError("this is not an nnplay model file")
     try:
         config = Config.from_json(saved["config"])
+    except KeyError:
+        raise ValueError("the model file holds no settings") from None
     except (ConfigError, TypeError) as exc:
         raise ValueError(f"the model's settings are invalid: {exc}") from None
     state = saved.get("state_dict")

@@ -36,7 +36,7 @@ def test_parameter_count_matches_the_network():
 def test_a_tick_stops_at_its_time_budget(monkeypatch):
     import types
 
-    import nnplay.train
+    import nnplay.engine
 
     cpu = FakeClock()
 
@@ -45,7 +45,7 @@ def test_a_tick_stops_at_its_time_budget(monkeypatch):
         return cpu.now
 
     monkeypatch.setattr(
-        nnplay.train, "time", types.SimpleNamespace(perf_counter=time.perf_counter, thread_time=thread_time)
+        nnplay.engine, "time", types.SimpleNamespace(perf_counter=time.perf_counter, thread_time=thread_time)
     )
     trainer = Trainer(Config(n_samples=50, epochs=100_000))
     assert trainer.step(100_000, max_seconds=4.5) == 5  # stops after the epoch that passed 4.5 s

@@ -156,7 +156,9 @@ def test_a_failing_round_falls_back_to_training_alone_and_says_so(room, monkeypa
     sessions = [Session(DEFAULT.replace(seed=s, epochs=200), f"s{s}") for s in range(3)]
     play(room, sessions)
     for s in sessions:
-        assert all(r.alone_after_failure and r.together == 1 for r in s.requests)
+        # The room's thread may take the very first frame before the others are asked for: alone.
+        assert all(r.together == 1 for r in s.requests)
+        assert all(r.alone_after_failure for r in s.requests[1:])
         assert_as_alone(s.trainer)
 
 
