@@ -18,7 +18,7 @@ import pandas as pd
 import torch
 from torch import nn
 
-from . import charts, sweep
+from . import charts, engine, sweep
 from .config import ARTICLE, Config
 from .train import Trainer
 
@@ -228,6 +228,23 @@ def run(quick: bool = False, repeats: int | None = None) -> dict:
         gpu_sweep_s, _ = _median_time(lambda: sweep.train_batched(on_gpu), repeats)
         result["cuda_sweep16_per_model_vs_seed"] = seed_s / (gpu_sweep_s / k)
         rows.append(Row(f"sweep on CUDA: {k} seeds (per model)", gpu_sweep_s / k, seed_s / (gpu_sweep_s / k)))
+
+    # The room: a workshop's sessions of the default experiment, one pass for all (nnplay.room).
+    room_k, room_epochs = (50, 200) if not quick else (8, 10)
+    lone = Trainer(Config(epochs=room_epochs))
+    lone_s, _ = _median_time(lambda: (lone.reset(), lone.run()), repeats)
+    room = [Trainer(Config(epochs=room_epochs, seed=s)) for s in range(room_k)]
+    room_s, _ = _median_time(lambda: ([t.reset() for t in room], engine.train(room, room_epochs)), repeats)
+    result[f"room{room_k}_per_session_vs_lone"] = lone_s / (room_s / room_k)
+    note = f"ratio: a lone Trainer's time over this; {room_epochs} epochs"
+    rows.append(
+        Row(
+            f"room: {room_k} default sessions in one pass (per session)",
+            room_s / room_k,
+            lone_s / (room_s / room_k),
+            note,
+        )
+    )
 
     redraw = _redraw(Trainer(Config(epochs=50)).run(), repeats)
     grid = Config().grid

@@ -26,6 +26,15 @@ def frame_epochs(epoch: int, speed: str = DEFAULT_SPEED) -> int:
     return max(1, round(max(0, epoch) * (SPEEDS[speed] - 1)))
 
 
+def frames_epochs(epoch: int, speed: str = DEFAULT_SPEED, frames: int = 1) -> int:
+    """The epochs of the next ``frames`` frames after ``epoch`` together: what one frame trains when
+    a busy server redraws a page once every ``frames`` ticks, so the run keeps its pace."""
+    end = epoch
+    for _ in range(max(1, frames)):
+        end += frame_epochs(end, speed)
+    return end - epoch
+
+
 def schedule(budget: int, speed: str = DEFAULT_SPEED, start: int = 0) -> list[int]:
     """The epoch of every frame a run from ``start`` to ``budget`` shows, ``start`` and ``budget`` included."""
     epochs = [start]

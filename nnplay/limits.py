@@ -28,6 +28,9 @@ class Limits:
     # twice the CPU for the same work with 4 at once); bench.load and README have the figures.
     concurrent_trainers: int = 1
     turn_seconds: float = 5.0  # how long a run keeps its trainer while others wait for one
+    # Sessions playing at once on the Playground, trained together by the room (nnplay.room); the
+    # rest wait in line. 0: as many as the redraw budget serves (nnplay.room.Pace.capacity).
+    room_capacity: int = 0
 
     @classmethod
     def from_env(cls, environ=None) -> Limits:

@@ -1,5 +1,6 @@
-"""Trainer turns: the server's trainers taken in turn by its sessions (nnplay.limits.TrainerSlots,
-one line per process), and the Playground's ticks and frames that pace a run."""
+"""Trainer turns: the server's room trainer (nnplay.room, one per process) with its redraw budget,
+the line for what the budget cannot serve (nnplay.limits.TrainerSlots), and the Playground's
+ticks and frames that pace a run."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ import streamlit as st
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from nnplay.frames import frame_epochs
+from nnplay.frames import frames_epochs
 from nnplay.limits import TrainerSlots
+from nnplay.room import Pace, Room
 from nnplay.train import Trainer
 from pages._limits import LIMITS
 
@@ -35,8 +37,27 @@ def _make_slots() -> TrainerSlots:
 
 
 _SLOTS = _make_slots()
+_ROOM = Room(alive=_connected, max_seconds=LIMITS.tick_seconds)
+# Half the server's CPU for redrawing pages; a page waits at most 2.5 s for its next frame (past
+# that, sessions wait in line): a workshop's room of 50 fits when a redraw costs 25 ms.
+_PACE = Pace(TICK_SECONDS, share=0.5, longest=2.5)
 WAIT_SECONDS = 30.0  # longest a tick waits in line (a click or a closed tab ends the wait sooner)
-MAX_TICK_FACTOR = 20
+
+
+def room() -> Room:
+    """Server-wide: the thread that trains every playing session's frames, batched by shape."""
+    return _ROOM
+
+
+def capacity() -> int:
+    """Sessions that may play at once (the rest wait in line): the server's limit, if set, else what
+    the redraw budget serves."""
+    return LIMITS.room_capacity or max(LIMITS.concurrent_trainers, _PACE.capacity())
+
+
+def pace() -> Pace:
+    """Server-wide: how often a playing page is redrawn, from the number playing and a redraw's cost."""
+    return _PACE
 
 
 def trainer_slots() -> TrainerSlots:
@@ -75,12 +96,7 @@ def echo() -> bool:
     return bool(ctx and ctx.fragment_ids_this_run)
 
 
-def tick_factor(waiting: int) -> int:
-    """How many ticks' worth of epochs one tick trains: more while others wait in line, so a run
-    needs fewer redraws (the costly part of a tick) and gives its trainer back sooner."""
-    return max(1, min(MAX_TICK_FACTOR, 1 + waiting // LIMITS.concurrent_trainers))
-
-
-def next_frame(trainer: Trainer, factor: int = 1) -> int:
-    """The epochs the next frame trains: the session's speed on the frame schedule (nnplay.frames)."""
-    return frame_epochs(trainer.epoch, st.session_state.speed) * factor
+def next_frame(trainer: Trainer, ticks: int = 1) -> int:
+    """The epochs the next frame trains: ``ticks`` frames of the session's speed on the frame
+    schedule (nnplay.frames), as one."""
+    return frames_epochs(trainer.epoch, st.session_state.speed, ticks)

@@ -5,7 +5,7 @@ import time
 import pandas as pd
 import streamlit as st
 
-from nnplay import charts, data, sweep
+from nnplay import charts, data, engine, sweep
 from nnplay.config import FIELDS, TYPES, ConfigError, check_field, format_value, parse_value
 from nnplay.text import literal
 from pages._controls import LR_STEPS, RATE_STEPS, field_label, value_label
@@ -109,9 +109,8 @@ def train_both():
     slots, me = trainer_slots(), owner()
     try:
         while not (ta.finished and tb.finished) and time.perf_counter() < end and take_trainer(notice, end):
-            with ss.lock:
-                for t in (ta, tb):
-                    t.step(t.remaining, max_seconds=LIMITS.tick_seconds)
+            with ss.lock:  # A and B in one batched pass, where their shapes allow
+                engine.train([ta, tb], [ta.remaining, tb.remaining], max_seconds=LIMITS.tick_seconds)
             done = (ta.epoch + tb.epoch) / (ta.config.epochs + tb.config.epochs)
             text = " · ".join(f"{n}: epoch {t.epoch} / {t.config.epochs}" for n, t in runs)
             bar.progress(min(1.0, done), text=text)

@@ -19,10 +19,12 @@ from pages._turns import (
     UNTRAINED_SECONDS,
     UNTRAINED_TICKS,
     WAIT_SECONDS,
+    capacity,
     echo,
     next_frame,
     owner,
-    tick_factor,
+    pace,
+    room,
     trainer_slots,
 )
 
@@ -54,12 +56,14 @@ def step():
     if echo():
         return
     ss.running = False
+    room().cancel(owner())
     with ss.lock:
         trainer.step(next_frame(trainer), max_seconds=LIMITS.tick_seconds)
 
 
 def reset():
     ss.running = False
+    room().cancel(owner())  # leaves the room at once; a frame in training finishes first
     with ss.lock:
         trainer.reset()
 
@@ -88,7 +92,8 @@ def live():
     if ss.rest_pending and not ss.get("page_run"):
         ss.rest_pending = False
         st.rerun(scope="app")
-    slots, me = trainer_slots(), owner()
+    slots, me, server, budget = trainer_slots(), owner(), room(), pace()
+    cpu = time.thread_time()  # what this tick costs the server: drawing (training is the room's)
     with st.container(key="epoch"):
         bar = progress(st)  # drawn before the tick, so a tick waiting in line shows where it stands
         notice = st.empty()
@@ -97,8 +102,9 @@ def live():
     # it is the picture every run starts from.
     page_run = ss.pop("page_run", False)
     held = untrained_held()
-    factor = 0
+    trained = None
     if ss.running and not trainer.finished and not held:
+        slots.capacity = capacity()
         granted = slots.acquire(me)
         end = time.monotonic() + (0 if page_run else WAIT_SECONDS)
         while not granted and time.monotonic() < end:
@@ -108,25 +114,23 @@ def live():
             notice.info(waiting_text(slots, me), icon=":material/hourglass_top:")
             granted = slots.acquire(me, timeout=0.5)
         if granted:
-            factor = tick_factor(slots.busy()[1])
-            # The lock also makes a redraw wait for a tick still running in a previous script run.
-            with ss.lock:
-                if ss.running and not trainer.finished:
-                    trainer.step(next_frame(trainer, factor), max_seconds=LIMITS.tick_seconds)
+            trained = train_frame(server, budget, slots.busy()[0], page_run)
             if slots.turn_over(me, LIMITS.turn_seconds):
                 slots.release(me)  # the next tick queues again, behind those who waited
     if trainer.finished or not ss.running:
         slots.release(me)
+        server.cancel(me)
     if ss.running and trainer.finished:
         ss.running = False
         st.rerun()  # the whole page, so the ticking stops
     task = trainer.task
     progress(bar)
-    if factor > 1:
-        notice.caption(
-            f"Busy server: others are waiting for a trainer, so each frame trains {factor}× the epochs of your speed."
-        )
-    elif not factor and ss.running and not trainer.finished and not held:
+    if trained is not None and trained.error:
+        ss.running = False
+        notice.error(trained.error)
+    elif trained is not None:
+        notice.caption(room_line(trained))
+    elif ss.running and not trainer.finished and not held:
         notice.info(waiting_text(slots, me), icon=":material/hourglass_top:")
     else:
         notice.empty()
@@ -192,6 +196,47 @@ def live():
         with b:
             drift_section()
     timeline_section()
+    if trained is not None:
+        budget.drawn(time.thread_time() - cpu)
+
+
+def train_frame(server, budget, playing: int, page_run: bool):
+    """This tick's frame, trained by the server's room: in a busy room a page waits its turn to be
+    redrawn (the redraw budget) and its frame trains that many ticks' worth of epochs, so the run
+    keeps its pace. Waiting blocks the tick (the browser's next ones merge into one rerun); each
+    look at the session state is a point where Streamlit can stop it (Pause, a closed tab)."""
+    ticks = budget.ticks(playing)
+    if not page_run:
+        due = ss.get("last_frame", 0.0) + budget.interval(playing)
+        while time.monotonic() < due:
+            time.sleep(min(0.2, due - time.monotonic()))
+            ss.get("running")
+    request = server.submit(owner(), trainer, next_frame(trainer, ticks), lock=ss.lock)
+    try:
+        while not server.wait(request, 0.2):
+            ss.get("running")
+    finally:
+        if not request.done.is_set():
+            server.cancel(owner())
+    ss.last_frame = time.monotonic()
+    request.ticks, request.playing = ticks, playing
+    return request
+
+
+def room_line(trained) -> str:
+    """What the room did for this frame, in a line (empty when this session is the only one playing)."""
+    parts = []
+    if trained.alone_after_failure:
+        parts.append("This frame trained on its own: the batched pass of its group failed.")
+    elif trained.together > 1:
+        others = trained.together - 1
+        parts.append(f"Trained in one batched pass with {others} other network{'s' * (others > 1)}.")
+    if trained.ticks > 1:
+        parts.append(
+            f"Busy server: {trained.playing} sessions are playing, so this page redraws every "
+            f"{trained.ticks * TICK_SECONDS:.1f} s and each frame trains {trained.ticks} frames' worth of epochs."
+        )
+    return " ".join(parts)
 
 
 def untrained_held() -> bool:

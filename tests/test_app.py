@@ -653,8 +653,10 @@ def test_sessions_wait_for_a_free_trainer_in_line(monkeypatch):
     from pages._turns import trainer_slots
 
     monkeypatch.setattr(pages._turns, "WAIT_SECONDS", 1.0)
+    monkeypatch.setattr(pages._turns, "capacity", lambda: LIMITS.concurrent_trainers)  # a full room
 
     slots = trainer_slots()
+    slots.capacity = LIMITS.concurrent_trainers
     others = [f"other session {i}" for i in range(LIMITS.concurrent_trainers + 2)]
     taken = [slots.acquire(o) for o in others]  # the last two wait in line
     try:
@@ -675,12 +677,30 @@ def test_sessions_wait_for_a_free_trainer_in_line(monkeypatch):
         slots.release(at.session_state["owner"])
 
 
-def test_a_busy_server_trains_more_epochs_per_tick():
-    from pages._limits import LIMITS
-    from pages._turns import MAX_TICK_FACTOR, tick_factor
+def test_a_busy_room_redraws_less_often_trains_more_per_frame_and_says_so(monkeypatch):
+    import pages._turns
+    from nnplay.frames import frames_epochs
+    from nnplay.room import Pace
 
-    n = LIMITS.concurrent_trainers
-    assert [tick_factor(w) for w in (0, n - 1, n, 3 * n, 1000)] == [1, 1, 2, 4, MAX_TICK_FACTOR]
+    # Ten sessions playing, each redraw costing 50 ms: half the CPU for redraws is a frame a second each.
+    monkeypatch.setattr(pages._turns, "_PACE", Pace(pages._turns.TICK_SECONDS, share=0.5, cost=0.05))
+    slots = pages._turns.trainer_slots()
+    others = [f"playing {i}" for i in range(9)]
+    slots.capacity = 20
+    monkeypatch.setattr(pages._turns, "capacity", lambda: 20)
+    for o in others:
+        assert slots.acquire(o)
+    try:
+        at = ok(app())
+        ok(at.run())  # the first tick after the untrained frame trains, in the room
+        ticks = round(1.0 / pages._turns.TICK_SECONDS)
+        assert at.session_state["trainer"].epoch == frames_epochs(0, "normal", ticks)
+        line = " ".join(c.value for c in at.caption)
+        assert "Busy server: 10 sessions are playing, so this page redraws every 1.1 s" in line
+        assert f"each frame trains {ticks} frames' worth of epochs" in line
+    finally:
+        for o in [*others, at.session_state["owner"]]:
+            slots.release(o)
 
 
 def test_unchanged_charts_are_not_built_again(monkeypatch):

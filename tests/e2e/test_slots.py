@@ -43,7 +43,8 @@ def _training(page, timeout=60_000) -> None:
 
 def test_the_trainer_passes_on_when_its_session_pauses_or_closes(browser):
     # Turns of 10 minutes: the trainer can only change hands by a Pause or a closed tab.
-    with app_server("slots.log", env={"NNPLAY_TURN_SECONDS": "600"}) as url:
+    # A room of one: the line is for what the room cannot serve.
+    with app_server("slots.log", env={"NNPLAY_TURN_SECONDS": "600", "NNPLAY_ROOM_CAPACITY": "1"}) as url:
         first, a, a_errors = _open(browser, url + "/" + LONG)
         _training(a)
         second, b, b_errors = _open(browser, url + "/" + SHORT)
