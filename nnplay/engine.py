@@ -22,6 +22,7 @@ import time
 from collections.abc import Sequence
 
 import torch
+from torch.optim import adam
 
 from . import backprop
 from .data import REGRESSION
@@ -108,20 +109,30 @@ def _train_group(trainers, members: list[int], quotas, done, deadline, errors) -
         try:
             while True:
                 figures = stack.epoch()
-                leaving = []
-                for i, t, figure in zip(members, stack.members, figures):
+                leaving, due = [], []
+                for k, (i, t, figure) in enumerate(zip(members, stack.members, figures)):
                     try:
                         if isinstance(figure, Exception):
                             raise figure
                         record = t._diverge() if figure is None else t._record(*figure)
                         done[i] += 1
-                        if record is None or not t._after_epoch(record) or done[i] >= quotas[i]:
+                        if record is None or not t._after_epoch(record):
+                            leaving.append(i)
+                            continue
+                        if t.snapshots.due(t.epoch):
+                            due.append(k)
+                        if done[i] >= quotas[i]:
                             leaving.append(i)
                     except Exception as exc:
                         if errors is None:
                             raise
                         errors[i] = exc
                         leaving.append(i)
+                for k, outputs in zip(due, stack.outputs(due)):
+                    t = stack.members[k]
+                    t._snapshot(outputs)
+                    if t.finished and members[k] not in leaving:  # its outputs were not finite
+                        leaving.append(members[k])
                 if deadline is not None and time.thread_time() > deadline:
                     return
                 if leaving:
@@ -160,14 +171,16 @@ class _Stack:
         self.units = sum(t0.config.hidden)
         self._rates_key, self._rates = None, (None, None)
         self._last_grads = None
+        self._fused: list[int] = []  # members whose last step was a fused call's: their .grad is set at release
 
     def release(self) -> None:
         """Every member's parameters and gradients in storage of its own again (and in ``.grad``,
         the last step's gradients, as backward would leave them)."""
         last, alone = self._last_grads, self.k == 1
+        from_last = set(range(self.k)) if last is not None and not self._fused else set(self._fused)
         for i, t in enumerate(self.members):
             for j, p in enumerate(t._params):
-                if last is not None:
+                if last is not None and i in from_last:
                     p.grad = last[j][i] if alone else last[j][i].clone()
                 elif p.grad is not None and not alone:
                     p.grad = p.grad.clone()
@@ -233,6 +246,21 @@ class _Stack:
                 figures.append((v[0:n_terms:2], v[1:n_terms:2], sizes, v[n_terms:at], test_values, hidden))
         return figures
 
+    def outputs(self, which: list[int]) -> list:
+        """What ``predict`` gives for the training points, for the members ``which``, in one pass."""
+        if not which:
+            return []
+        index = torch.tensor(which, device=self.X.device)
+        weights = self.weights if len(which) == self.k else [w.index_select(0, index) for w in self.weights]
+        x = self.X if len(which) == self.k else self.X.index_select(0, index)
+        out = self.bp.forward(backprop.layer_views(weights), x, train=False).out
+        head = self.members[0].model.head
+        if isinstance(head, torch.nn.Sigmoid):
+            out = torch.sigmoid(out)
+        elif isinstance(head, torch.nn.Softmax):
+            out = torch.softmax(out, -1)
+        return [self.members[k]._readable(o) for k, o in zip(which, out)]
+
     def _terms(self, out, y, positive) -> torch.Tensor:
         """Each member's loss and score on these rows, as ``[K, 2]``."""
         spec = self.loss
@@ -283,7 +311,8 @@ class _Stack:
 
     def _apply(self, grads, skip: set[int]) -> None:
         """Each member's step with its own gradients (a member that failed skips it): plain SGD,
-        the article's, as one call for the whole stack; any other optimizer by its own ``step()``."""
+        the article's, as one call for the whole stack; fused Adam and AdamW as one call for the
+        members that share their settings; any other optimizer by its own ``step()``."""
         members = self.members
         plain = not skip and all(t._plain_sgd and t.optimizer.param_groups[0]["momentum"] == 0 for t in members)
         if plain:
@@ -295,12 +324,41 @@ class _Stack:
                 shaped = [rate.view(-1, *[1] * (g.ndim - 1)) for g in grads]
                 torch._foreach_add_(self.weights, torch._foreach_mul(grads, shaped))
             # SGD reads no .grad: the last step's are left there once, when the pass ends (release).
-            self._last_grads = grads
+            self._last_grads, self._fused = grads, []
             return
-        self._last_grads = None
         per_member = list(zip(*(g.unbind(0) for g in grads)))
+        together = {} if self.k == 1 else _fused_groups(members, skip | set(self.broken))
+        self._last_grads = grads if together else None
+        self._fused = [i for group in together.values() for i in group]
+        for (lr, betas, eps, weight_decay, decoupled), group in together.items():
+            # One fused Adam call for every member with these settings: the very kernel each
+            # member's own step() calls for its own tensors, each tensor with its own moments and step.
+            params = [p for i in group for p in members[i]._params]
+            states = [members[i].optimizer.state[p] for i in group for p in members[i]._params]
+            adam._fused_adam(
+                params,
+                [g for i in group for g in per_member[i]],
+                [s["exp_avg"] for s in states],
+                [s["exp_avg_sq"] for s in states],
+                [],
+                [s["step"] for s in states],
+                None,
+                None,
+                amsgrad=False,
+                has_complex=False,
+                beta1=betas[0],
+                beta2=betas[1],
+                lr=lr,
+                weight_decay=weight_decay,
+                eps=eps,
+                maximize=False,
+                capturable=False,
+                differentiable=False,
+                decoupled_weight_decay=decoupled,
+            )
+        fused = set(self._fused)
         for i, t in enumerate(members):
-            if i in skip or i in self.broken:
+            if i in skip or i in self.broken or i in fused:
                 continue
             for p, g in zip(t._params, per_member[i]):
                 p.grad = g
@@ -310,6 +368,24 @@ class _Stack:
                 if not self.tolerant:
                     raise
                 self.broken[i] = exc
+
+
+def _fused_groups(members, skip) -> dict[tuple, list[int]]:
+    """Members whose step is fused Adam (or AdamW) with its state set up, by their settings: a
+    group of two or more steps as one call. A member's first step sets its state up itself."""
+    groups: dict[tuple, list[int]] = {}
+    for i, t in enumerate(members):
+        opt = t.optimizer
+        if i in skip or not isinstance(opt, torch.optim.Adam) or len(opt.param_groups) != 1:
+            continue
+        g = opt.param_groups[0]
+        if not g.get("fused") or g["amsgrad"] or g["maximize"] or g.get("capturable") or g.get("differentiable"):
+            continue
+        if any("step" not in opt.state.get(p, ()) for p in t._params):
+            continue
+        key = (g["lr"], tuple(g["betas"]), g["eps"], g["weight_decay"], bool(g.get("decoupled_weight_decay")))
+        groups.setdefault(key, []).append(i)
+    return {key: group for key, group in groups.items() if len(group) > 1}
 
 
 def _stacked(tensors: list[torch.Tensor]) -> torch.Tensor:

@@ -16,6 +16,7 @@ epochs per frame, and says so.
 from __future__ import annotations
 
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -50,6 +51,7 @@ class Room:
         self._changed = threading.Condition()
         self._thread: threading.Thread | None = None
         self.rounds = 0
+        self.cpu = 0.0  # CPU seconds spent training, all rounds
         self.last_round: dict = {}  # sessions and groups of the last round, for a status line
 
     def submit(self, owner, trainer, epochs: int, *, lock=None, max_seconds=None) -> Request:
@@ -97,10 +99,11 @@ class Room:
                 for r in gone:
                     r.done.set()
                 self._training = {r.owner: r for r in batch}
-            deferred = []
+            deferred, cpu = [], time.thread_time()
             try:
                 deferred = self._round(batch)
             finally:
+                self.cpu += time.thread_time() - cpu
                 with self._changed:
                     self._training = {}
                     for r in batch:
@@ -170,17 +173,43 @@ class Pace:
     ``share`` of the server's CPU: with ``playing`` sessions whose redraws cost ``cost`` seconds
     of CPU each, every page waits ``playing * cost / share`` seconds between frames (at least
     ``tick``) and trains that many ticks' worth of epochs per frame. Past ``longest`` seconds
-    between frames, sessions wait in line instead (``capacity``)."""
+    between frames, sessions wait in line instead (``capacity``).
 
-    def __init__(self, tick: float, share: float = 0.5, longest: float = 2.5, cost: float = 0.03):
+    A redraw's cost is measured as the whole process sees it, every ``window`` seconds: the CPU
+    the process spent (``clock``, every thread: scripts, Streamlit's own and the websocket's)
+    less what the room spent training (``training``), over the redraws in that time."""
+
+    def __init__(
+        self,
+        tick: float,
+        share: float = 0.5,
+        longest: float = 2.5,
+        cost: float = 0.05,
+        *,
+        training: Callable[[], float] = lambda: 0.0,
+        clock: Callable[[], float] = time.process_time,
+        window: float = 2.0,
+    ):
         self.tick, self.share, self.longest = tick, share, longest
-        self.cost = cost  # a moving average of measured redraws
+        self.cost = cost  # seconds of CPU per redraw, as last measured
+        self._training, self._clock, self._window = training, clock, window
+        self._redraws = 0
+        self._mark: tuple[float, float, int] | None = None  # process CPU, training CPU, redraws
         self._lock = threading.Lock()
 
-    def drawn(self, seconds: float) -> None:
-        """A redraw's measured CPU seconds."""
+    def drawn(self) -> None:
+        """A page was redrawn."""
         with self._lock:
-            self.cost += 0.1 * (min(seconds, 1.0) - self.cost)
+            self._redraws += 1
+            cpu, training = self._clock(), self._training()
+            if self._mark is None:
+                self._mark = (cpu, training, self._redraws)
+                return
+            cpu0, training0, n0 = self._mark
+            if cpu - cpu0 >= self._window and self._redraws - n0 >= 5:
+                measured = (cpu - cpu0 - (training - training0)) / (self._redraws - n0)
+                self.cost = min(1.0, max(0.001, 0.5 * (self.cost + measured)))
+                self._mark = (cpu, training, self._redraws)
 
     def interval(self, playing: int) -> float:
         return min(self.longest, max(self.tick, playing * self.cost / self.share))
@@ -191,4 +220,4 @@ class Pace:
 
     def capacity(self) -> int:
         """Sessions that can play with a frame at least every ``longest`` seconds."""
-        return max(1, int(self.longest * self.share / max(self.cost, 1e-3)))
+        return max(1, int(self.longest * self.share / self.cost))

@@ -76,6 +76,7 @@ class Trainer:
         self.model.initialise(config.init, self._init_generator)
         self.model.to(self.device)
         self._params = [p for layer in self.model.linears for p in (layer.weight, layer.bias)]
+        self._param_names = list(self.model.state_dict())  # the same order: weight, bias, layer by layer
         # L-BFGS evaluates its closure several times per step: it keeps autograd's own path.
         fast = not optim.OPTIMIZERS[config.optimizer].needs_closure
         self._backprop = backprop.Backprop(self.model) if fast else None
@@ -192,16 +193,13 @@ class Trainer:
         self.status = TRAINING
 
     def _after_epoch(self, record: dict[str, float]) -> bool:
-        """Keep an epoch's record and judge it; False when training stops here."""
+        """Keep an epoch's record and judge it; False when training stops here. A snapshot may be
+        due next (``snapshots.due``): the engine takes those of a group in one pass."""
         self.records.append(record)
         if self._watch.blown([record["train_loss"]])[0]:
             self._diverge(divergence.blown_up(self.epoch, self.config.lr, self.start_loss, record["train_loss"]))
             return False
-        if self._early_stop(record):
-            return False
-        if self.snapshots.due(self.epoch):
-            self._snapshot()
-        return self.status == TRAINING
+        return not self._early_stop(record)
 
     def _end(self, seconds: float) -> None:
         self.seconds += seconds
@@ -223,6 +221,8 @@ class Trainer:
             done += 1
             if record is None or not self._after_epoch(record):
                 break
+            if self.snapshots.due(self.epoch):
+                self._snapshot()
             if deadline is not None and time.thread_time() > deadline:
                 break
         return done
@@ -413,16 +413,18 @@ class Trainer:
         self._scratch.load_state_dict(self.snapshots.at(epoch).params)
         return self._scratch
 
-    def _snapshot(self) -> None:
+    def _snapshot(self, outputs: np.ndarray | None = None) -> None:
+        """Keep the weights as they are now and the training points' outputs (``outputs``, as
+        ``predict`` gives them, when the engine worked them out with a group's)."""
         if self.diverged:
             return
-        outputs = self.predict(self.X_train)
+        outputs = self.predict(self.X_train) if outputs is None else outputs
         if not np.isfinite(outputs).all():
             self._diverge()
             return
         if self.task == MULTICLASS:
             outputs = outputs[np.arange(len(outputs)), self.data.y_train]
-        params = {k: v.detach().to("cpu", copy=True) for k, v in self.model.state_dict().items()}
+        params = {k: p.detach().to("cpu", copy=True) for k, p in zip(self._param_names, self._params)}
         self.snapshots.add(Snapshot(self.epoch, params, outputs.astype(np.float32)))
 
     def boundary(self, epoch: int | None = None, resolution: int | None = None, axes=(0, 1)) -> Grid:

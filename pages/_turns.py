@@ -40,7 +40,7 @@ _SLOTS = _make_slots()
 _ROOM = Room(alive=_connected, max_seconds=LIMITS.tick_seconds)
 # Half the server's CPU for redrawing pages; a page waits at most 2.5 s for its next frame (past
 # that, sessions wait in line): a workshop's room of 50 fits when a redraw costs 25 ms.
-_PACE = Pace(TICK_SECONDS, share=0.5, longest=2.5)
+_PACE = Pace(TICK_SECONDS, share=0.5, longest=2.5, training=lambda: _ROOM.cpu)
 WAIT_SECONDS = 30.0  # longest a tick waits in line (a click or a closed tab ends the wait sooner)
 
 

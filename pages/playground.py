@@ -93,7 +93,6 @@ def live():
         ss.rest_pending = False
         st.rerun(scope="app")
     slots, me, server, budget = trainer_slots(), owner(), room(), pace()
-    cpu = time.thread_time()  # what this tick costs the server: drawing (training is the room's)
     with st.container(key="epoch"):
         bar = progress(st)  # drawn before the tick, so a tick waiting in line shows where it stands
         notice = st.empty()
@@ -197,7 +196,7 @@ def live():
             drift_section()
     timeline_section()
     if trained is not None:
-        budget.drawn(time.thread_time() - cpu)
+        budget.drawn()
 
 
 def train_frame(server, budget, playing: int, page_run: bool):
@@ -206,7 +205,7 @@ def train_frame(server, budget, playing: int, page_run: bool):
     keeps its pace. Waiting blocks the tick (the browser's next ones merge into one rerun); each
     look at the session state is a point where Streamlit can stop it (Pause, a closed tab)."""
     ticks = budget.ticks(playing)
-    if not page_run:
+    if ticks > 1 and not page_run:  # one tick a frame: the browser's ticks pace the page
         due = ss.get("last_frame", 0.0) + budget.interval(playing)
         while time.monotonic() < due:
             time.sleep(min(0.2, due - time.monotonic()))

@@ -205,10 +205,18 @@ def test_a_session_whose_lock_is_held_trains_in_a_later_round(room):
 
 
 def test_pace_spreads_a_redraw_budget_over_the_room():
-    pace = Pace(tick=0.15, share=0.5, longest=2.5, cost=0.03)
+    cpu, training = [0.0], [0.0]
+    pace = Pace(0.15, share=0.5, longest=2.5, cost=0.03, clock=lambda: cpu[0], training=lambda: training[0])
     assert pace.interval(1) == 0.15 and pace.ticks(1) == 1
     assert pace.interval(10) == pytest.approx(0.6) and pace.ticks(10) == 4
     assert pace.interval(200) == 2.5 and pace.capacity() == 41
-    for _ in range(100):
-        pace.drawn(0.06)
-    assert pace.cost == pytest.approx(0.06, rel=0.01) and pace.capacity() == 20
+    pace.drawn()
+    for _ in range(40):  # 40 redraws in 3 s of the process's CPU, 1 s of it training: 50 ms each
+        cpu[0] += 0.075
+        training[0] += 0.025
+        pace.drawn()
+    assert pace.cost == pytest.approx(0.5 * (0.03 + 0.05), rel=0.01)  # halfway to what it measured
+    for _ in range(200):
+        cpu[0] += 0.05
+        pace.drawn()
+    assert pace.cost == pytest.approx(0.05, rel=0.01) and pace.capacity() == 25
