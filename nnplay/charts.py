@@ -295,6 +295,16 @@ def curve_chart(grid, points: pd.DataFrame, *, axis_title: str = "x", title: str
     return alt.layer(dots, fit).properties(width=SIZE * 1.1, height=SIZE * 0.8, title=title)
 
 
+CURVE_POINTS = 400  # epochs a loss curve draws: a 300-pixel-wide line shows no more
+
+
+def curve_points(n: int) -> np.ndarray:
+    """Which of ``n`` epochs a curve draws: the first hundred (where the learning is, wide on a
+    log-epoch axis), then evenly spaced ones, and the last; each frame sent a thousand before."""
+    step = -(-n // CURVE_POINTS)
+    return np.unique(np.concatenate([np.arange(min(n, 100)), np.arange(0, n, step), [n - 1]]))
+
+
 def loss_chart(
     history: pd.DataFrame,
     *,
@@ -306,6 +316,7 @@ def loss_chart(
     """Train and test loss per epoch, and accuracy (or R²) below on a shared epoch axis (``log_epochs``:
     a log axis, which gives the first epochs, where most of the learning is, their share of the width)."""
     # Built with numpy, not melt: pandas' reshaping was most of a frame's CPU for this chart.
+    history = history.iloc[curve_points(len(history))] if len(history) > CURVE_POINTS else history
     epochs = history["epoch"].to_numpy() if len(history) else np.zeros(0, dtype=int)
     data = {}
     for name, kind in (("loss", "loss"), ("score", metric)):
@@ -316,12 +327,16 @@ def loss_chart(
                 values = history[series].to_numpy(dtype=float)
                 keep = ~np.isnan(values)
                 parts.append((epochs[keep], series, split, values[keep]))
+        # Categoricals from their codes: factorizing a thousand repeated names each frame was slow.
+        sizes = [len(p[0]) for p in parts]
         data[name] = pd.DataFrame(
             {
                 "epoch": np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=int),
-                "series": pd.Categorical(np.concatenate([np.repeat(p[1], len(p[0])) for p in parts]) if parts else []),
+                "series": pd.Categorical.from_codes(np.repeat(np.arange(len(parts)), sizes), [p[1] for p in parts]),
                 "value": np.concatenate([p[3] for p in parts]) if parts else np.zeros(0),
-                "split": pd.Categorical(np.concatenate([np.repeat(p[2], len(p[0])) for p in parts]) if parts else []),
+                "split": pd.Categorical.from_codes(
+                    np.repeat([("train", "test").index(p[2]) for p in parts], sizes).astype(int), ["train", "test"]
+                ),
             }
         )
     return Figure(_loss_look(log_scale, metric, log_epochs, live), data)
@@ -567,7 +582,7 @@ def network_chart(
     peak = float(np.nanmax(np.abs(w), initial=0.0)) or 1.0
     links = layout.links.assign(
         weight=w,
-        sign=pd.Categorical(np.where(w >= 0, "positive", "negative"), categories=["positive", "negative"]),
+        sign=pd.Categorical.from_codes((w < 0).astype(np.int8), categories=["positive", "negative"]),
         width=0.3 + 4.5 * np.abs(w) / peak,
     )
     return Figure(layout.spec, {"cells": cells, "links": links, "nodes": layout.nodes})

@@ -43,9 +43,14 @@ class Request:
 class Room:
     """The server's trainer. ``submit`` a frame, ``wait`` for it; ``cancel`` leaves at once."""
 
-    def __init__(self, alive: Callable[[object], bool] | None = None, max_seconds: float | None = None):
+    def __init__(
+        self, alive: Callable[[object], bool] | None = None, max_seconds: float | None = None, gather: float = 0.02
+    ):
         self._alive = alive or (lambda owner: True)
         self.max_seconds = max_seconds  # CPU a group may take per round: the pages wait for rounds
+        # After a round of several sessions, how long the next waits for more to ask: busy pages
+        # ask at the same moments (see pace), and a round's pass costs about the same for one or fifty.
+        self.gather = gather
         self._pending: dict[object, Request] = {}
         self._training: dict[object, Request] = {}
         self._changed = threading.Condition()
@@ -92,6 +97,8 @@ class Room:
                     if not self._changed.wait(30.0) and not self._pending:
                         self._thread = None  # idle: a later submit starts a fresh thread
                         return
+                if self.last_round.get("sessions", 0) > 1 or len(self._pending) > 1:
+                    self._changed.wait(self.gather)
                 batch = list(self._pending.values())
                 self._pending.clear()
                 gone = [r for r in batch if not self._alive(r.owner)]
@@ -208,11 +215,17 @@ class Pace:
             cpu0, training0, n0 = self._mark
             if cpu - cpu0 >= self._window and self._redraws - n0 >= 5:
                 measured = (cpu - cpu0 - (training - training0)) / (self._redraws - n0)
-                self.cost = min(1.0, max(0.001, 0.5 * (self.cost + measured)))
+                self.cost = min(0.2, max(0.005, 0.5 * (self.cost + measured)))
                 self._mark = (cpu, training, self._redraws)
 
     def interval(self, playing: int) -> float:
         return min(self.longest, max(self.tick, playing * self.cost / self.share))
+
+    def next_frame(self, playing: int, now: float) -> float:
+        """When a page that last drew at ``now`` draws next: on a grid of ``interval`` seconds shared
+        by every page, so the room gets their frames together and trains them in one pass."""
+        step = self.interval(playing)
+        return (now // step + 1) * step
 
     def ticks(self, playing: int) -> int:
         """Ticks' worth of epochs each frame trains."""

@@ -38,9 +38,10 @@ def _make_slots() -> TrainerSlots:
 
 _SLOTS = _make_slots()
 _ROOM = Room(alive=_connected, max_seconds=LIMITS.tick_seconds)
-# Half the server's CPU for redrawing pages; a page waits at most 2.5 s for its next frame (past
-# that, sessions wait in line): a workshop's room of 50 fits when a redraw costs 25 ms.
-_PACE = Pace(TICK_SECONDS, share=0.5, longest=2.5, training=lambda: _ROOM.cpu)
+# 60% of the server's CPU for redrawing pages (training and the rest of Streamlit take the
+# remainder); a page waits at most 5 s for its next frame, past that sessions wait in line. A line
+# stands still for a whole run, so a page that waits a few seconds is the lesser stall.
+_PACE = Pace(TICK_SECONDS, share=0.6, longest=5.0, training=lambda: _ROOM.cpu)
 WAIT_SECONDS = 30.0  # longest a tick waits in line (a click or a closed tab ends the wait sooner)
 
 

@@ -106,12 +106,19 @@ def live():
         slots.capacity = capacity()
         granted = slots.acquire(me)
         end = time.monotonic() + (0 if page_run else WAIT_SECONDS)
+        shown = None
         while not granted and time.monotonic() < end:
             # Waiting blocks this tick (the browser's next ones merge into one rerun), so a session
-            # in line costs no redraws. Each notice is a point where Streamlit can stop the run: a
-            # click (Pause) or a closed tab ends the wait at once.
-            notice.info(waiting_text(slots, me), icon=":material/hourglass_top:")
+            # in line costs no redraws; its notice is sent again only when its place changes (fifty
+            # sessions in line resending theirs twice a second took a third of the server's CPU). Each
+            # look at the session state is a point where Streamlit can stop the run: a click (Pause)
+            # or a closed tab ends the wait at once.
+            text = waiting_text(slots, me)
+            if text != shown:
+                notice.info(text, icon=":material/hourglass_top:")
+                shown = text
             granted = slots.acquire(me, timeout=0.5)
+            ss.get("running")
         if granted:
             trained = train_frame(server, budget, slots.busy()[0], page_run)
             if slots.turn_over(me, LIMITS.turn_seconds):
@@ -206,7 +213,7 @@ def train_frame(server, budget, playing: int, page_run: bool):
     look at the session state is a point where Streamlit can stop it (Pause, a closed tab)."""
     ticks = budget.ticks(playing)
     if ticks > 1 and not page_run:  # one tick a frame: the browser's ticks pace the page
-        due = ss.get("last_frame", 0.0) + budget.interval(playing)
+        due = budget.next_frame(playing, ss.get("last_frame", 0.0))
         while time.monotonic() < due:
             time.sleep(min(0.2, due - time.monotonic()))
             ss.get("running")
@@ -217,7 +224,7 @@ def train_frame(server, budget, playing: int, page_run: bool):
     finally:
         if not request.done.is_set():
             server.cancel(owner())
-    ss.last_frame = time.monotonic()
+    ss.last_frame = time.monotonic()  # one clock for every session: see Pace.next_frame
     request.ticks, request.playing = ticks, playing
     return request
 

@@ -129,6 +129,17 @@ def test_loss_chart_carries_train_and_test_series(trained):
     assert log["vconcat"][0]["encoding"]["y"]["scale"]["type"] == "log"
 
 
+def test_a_long_loss_curve_draws_its_first_epochs_and_then_every_few():
+    history = pd.DataFrame({"epoch": np.arange(1, 5001, dtype=float), "train_loss": np.linspace(1, 0, 5000)})
+    data = charts.loss_chart(history).data["loss"]
+    epochs = data["epoch"].tolist()
+    assert len(epochs) <= charts.CURVE_POINTS + 100
+    assert epochs[:100] == list(range(1, 101)) and epochs[-1] == 5000
+    assert min(np.diff(epochs)) > 0 and max(np.diff(epochs)) == 13  # every 13th epoch after the first 100
+    shown = history["train_loss"].iloc[[int(e) - 1 for e in epochs]]
+    assert data["value"].tolist() == pytest.approx(shown.tolist())
+
+
 def test_drift_chart_counts_every_point_at_each_shown_epoch(trained):
     drift = trained.snapshots.drift()
     spec = charts.drift_chart(drift, trained.data.y_train, trained.data.class_names, max_rows=5).to_dict()
