@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import torch
 from torch.optim import adam
@@ -69,17 +69,20 @@ def train(
     *,
     max_seconds: float | None = None,
     errors: dict[int, Exception] | None = None,
+    on_done: Callable[[int], None] | None = None,
 ) -> list[int]:
     """Train each Trainer up to its number of ``epochs`` (one for all, or one each), in groups of
     one shape, never past a budget, and not past ``max_seconds`` of this thread's CPU time once an
     epoch has run (CPU time, not wall time: on a busy server every torch call waits for the GIL).
     Returns how many epochs each ran. With ``errors``, a Trainer whose own step or bookkeeping
-    fails leaves its group with the exception there (by its index), and the others go on."""
+    fails leaves its group with the exception there (by its index), and the others go on.
+    ``on_done(i)`` is called as soon as Trainer ``i`` is through (its group may train on): from
+    then on this call no longer touches it."""
     trainers = list(trainers)
     quotas = [epochs] * len(trainers) if isinstance(epochs, int) else list(epochs)
     done = [0] * len(trainers)
-    start, cpu_start = time.perf_counter(), time.thread_time()
-    deadline = None if max_seconds is None else cpu_start + max_seconds
+    start = time.perf_counter()
+    deadline = None if max_seconds is None else time.thread_time() + max_seconds
     groups: dict[tuple | None, list[int]] = {}
     for i, t in enumerate(trainers):
         quotas[i] = min(quotas[i], t.remaining) if not t.finished else 0
@@ -87,30 +90,37 @@ def train(
             t._begin()
             key = stack_key(t)
             groups.setdefault(key if key is not None else ("autograd", i), []).append(i)
+
+    def finish(members: list[int], since: float, k: int) -> None:
+        seconds = (time.perf_counter() - since) / k  # a share of the pass its group took
+        for i in members:
+            trainers[i]._end(seconds)
+            if on_done is not None:
+                on_done(i)
+
     with torch.no_grad():
         for key, members in groups.items():
             if key[0] == "autograd":
                 (i,) = members
                 with torch.enable_grad():
                     done[i] = trainers[i]._autograd_epochs(quotas[i], deadline)
+                finish(members, start, 1)
             else:
-                _train_group(trainers, members, quotas, done, deadline, errors)
-    seconds = time.perf_counter() - start
-    ran = sum(done)
-    for i, t in enumerate(trainers):
-        if quotas[i] > 0:
-            t._end(seconds * done[i] / ran if ran else 0.0)
+                _train_group(trainers, members, quotas, done, deadline, errors, finish)
+            start = time.perf_counter()
     return done
 
 
-def _train_group(trainers, members: list[int], quotas, done, deadline, errors) -> None:
+def _train_group(trainers, members: list[int], quotas, done, deadline, errors, finish) -> None:
+    since, k = time.perf_counter(), len(members)
     while members:
         stack = _Stack([trainers[i] for i in members], tolerant=errors is not None)
+        out_of_time = False
         try:
             while True:
                 figures = stack.epoch()
                 leaving, due = [], []
-                for k, (i, t, figure) in enumerate(zip(members, stack.members, figures)):
+                for j, (i, t, figure) in enumerate(zip(members, stack.members, figures)):
                     try:
                         if isinstance(figure, Exception):
                             raise figure
@@ -120,7 +130,7 @@ def _train_group(trainers, members: list[int], quotas, done, deadline, errors) -
                             leaving.append(i)
                             continue
                         if t.snapshots.due(t.epoch):
-                            due.append(k)
+                            due.append(j)
                         if done[i] >= quotas[i]:
                             leaving.append(i)
                     except Exception as exc:
@@ -128,17 +138,21 @@ def _train_group(trainers, members: list[int], quotas, done, deadline, errors) -
                             raise
                         errors[i] = exc
                         leaving.append(i)
-                for k, outputs in zip(due, stack.outputs(due)):
-                    t = stack.members[k]
+                for j, outputs in zip(due, stack.outputs(due)):
+                    t = stack.members[j]
                     t._snapshot(outputs)
-                    if t.finished and members[k] not in leaving:  # its outputs were not finite
-                        leaving.append(members[k])
+                    if t.finished and members[j] not in leaving:  # its outputs were not finite
+                        leaving.append(members[j])
                 if deadline is not None and time.thread_time() > deadline:
-                    return
+                    out_of_time = True
+                    leaving = members
                 if leaving:
                     break
         finally:
             stack.release()
+        finish(leaving, since, k)
+        if out_of_time:
+            return
         members = [i for i in members if i not in leaving]
 
 

@@ -32,12 +32,14 @@ class Request:
     trainer: object
     epochs: int
     lock: threading.Lock | None = None
-    max_seconds: float | None = None
+    max_seconds: float | None = None  # CPU its frame may take (a group's pass takes its members' most)
     done: threading.Event = field(default_factory=threading.Event)
     trained: int = 0  # epochs it ran
     together: int = 1  # networks in its pass (1: alone)
     alone_after_failure: bool = False  # its group failed, so it trained alone this round
     error: str = ""  # it failed even alone: what went wrong
+    held: bool = False  # the room holds its lock
+    released: bool = False  # given back: the room no longer touches its trainer
 
 
 class Room:
@@ -126,7 +128,8 @@ class Room:
         try:
             for r in batch:
                 # A session's own script may be stepping or resetting its trainer: it trains next round.
-                (held if r.lock is None or r.lock.acquire(blocking=False) else deferred).append(r)
+                r.held = r.lock is not None and r.lock.acquire(blocking=False)
+                (held if r.lock is None or r.held else deferred).append(r)
             groups: dict = {}
             for r in held:
                 key = _key(r.trainer)
@@ -137,30 +140,49 @@ class Room:
             self.last_round = {"sessions": len(held), "groups": len(groups)}
         finally:
             for r in held:
-                if r.lock is not None:
-                    r.lock.release()
+                self._release(r)
         return deferred
+
+    def _release(self, request: Request) -> None:
+        """Give a request back as soon as its trainer is through, though its group trains on: its page
+        may draw, and its session may step or reset."""
+        if request.released:
+            return
+        request.released = True
+        if request.held:
+            request.lock.release()
+        with self._changed:
+            self._training.pop(request.owner, None)
+            self._changed.notify_all()
+        request.done.set()
 
     def _train(self, group: list[Request]) -> None:
         before = [r.trainer.epoch for r in group]
         errors: dict[int, Exception] = {}
+
+        def through(i: int) -> None:
+            r = group[i]
+            r.trained, r.together = r.trainer.epoch - before[i], len(group)
+            if i in errors:
+                r.error = _failure(errors[i])
+            self._release(r)
+
         try:
             trainers, epochs = [r.trainer for r in group], [r.epochs for r in group]
-            ran = engine.train(trainers, epochs, max_seconds=group[0].max_seconds, errors=errors)
+            limits = [r.max_seconds for r in group]
+            cap = None if None in limits else max(limits)  # the group's pass serves its most patient member
+            engine.train(trainers, epochs, max_seconds=cap, errors=errors, on_done=through)
         except Exception as exc:
             if len(group) == 1:
                 group[0].error = _failure(exc)
                 return
             for r, epoch in zip(group, before):  # each on its own, for what its frame still lacks
+                if r.released:
+                    continue  # through before the failure, and given back
                 r.alone_after_failure = True
                 r.epochs = max(0, r.epochs - (r.trainer.epoch - epoch))
                 self._train([r])
-                r.trained = r.trainer.epoch - epoch
-            return
-        for i, (r, n) in enumerate(zip(group, ran)):
-            r.trained, r.together = n, len(group)
-            if i in errors:
-                r.error = _failure(errors[i])
+                r.trained, r.together = r.trainer.epoch - epoch, 1
 
 
 def _key(trainer):
