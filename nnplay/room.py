@@ -15,9 +15,11 @@ epochs per frame, and says so.
 
 from __future__ import annotations
 
+import atexit
 import threading
 import time
 import traceback
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -32,26 +34,30 @@ class Request:
     trainer: object
     epochs: int
     lock: threading.Lock | None = None
-    max_seconds: float | None = None  # CPU its frame may take (a group's pass takes its members' most)
+    start: int = 0  # the trainer's epoch when it was asked for
     done: threading.Event = field(default_factory=threading.Event)
     trained: int = 0  # epochs it ran
-    together: int = 1  # networks in its pass (1: alone)
-    alone_after_failure: bool = False  # its group failed, so it trained alone this round
+    together: int = 1  # networks in its last pass (1: alone)
+    alone_after_failure: bool = False  # its group failed, so it trained alone
     error: str = ""  # it failed even alone: what went wrong
+    cancelled: bool = False
     held: bool = False  # the room holds its lock
-    released: bool = False  # given back: the room no longer touches its trainer
 
 
 class Room:
-    """The server's trainer. ``submit`` a frame, ``wait`` for it; ``cancel`` leaves at once."""
+    """The server's trainer. ``submit`` a frame, ``wait`` for it; ``cancel`` leaves at once.
+
+    A round trains each group for at most ``round_seconds`` of CPU: a frame that needs more goes on
+    in the next round, so the pages and the websocket get the interpreter in between (one long
+    pass of fifty networks starved them until browsers gave up)."""
 
     def __init__(
-        self, alive: Callable[[object], bool] | None = None, max_seconds: float | None = None, gather: float = 0.02
+        self, alive: Callable[[object], bool] | None = None, round_seconds: float = 0.25, gather: float = 0.02
     ):
         self._alive = alive or (lambda owner: True)
-        self.max_seconds = max_seconds  # CPU a group may take per round: the pages wait for rounds
+        self.round_seconds = round_seconds
         # After a round of several sessions, how long the next waits for more to ask: busy pages
-        # ask at the same moments (see pace), and a round's pass costs about the same for one or fifty.
+        # ask at the same moments (see Pace.next_frame), and a pass costs about the same for one or fifty.
         self.gather = gather
         self._pending: dict[object, Request] = {}
         self._training: dict[object, Request] = {}
@@ -59,12 +65,18 @@ class Room:
         self._thread: threading.Thread | None = None
         self.rounds = 0
         self.cpu = 0.0  # CPU seconds spent training, all rounds
-        self.last_round: dict = {}  # sessions and groups of the last round, for a status line
+        self.last_round: dict = {}  # sessions and groups of the last round
+        self._stopping = False
+        _ROOMS.add(self)
 
-    def submit(self, owner, trainer, epochs: int, *, lock=None, max_seconds=None) -> Request:
-        """Ask for ``epochs`` more of ``trainer`` in the next round (replacing this owner's pending ask)."""
-        request = Request(owner, trainer, epochs, lock, max_seconds or self.max_seconds)
+    def submit(self, owner, trainer, epochs: int, *, lock=None) -> Request:
+        """Ask for ``epochs`` more of ``trainer`` (replacing this owner's pending ask)."""
+        request = Request(owner, trainer, epochs, lock, trainer.epoch)
         with self._changed:
+            old = self._pending.pop(owner, None)
+            if old is not None:
+                old.cancelled = True
+                old.done.set()
             self._pending[owner] = request
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._serve, name="nnplay-room", daemon=True)
@@ -76,14 +88,26 @@ class Room:
         return request.done.wait(timeout)
 
     def cancel(self, owner) -> None:
-        """Leave the room: a pending frame is dropped, and one in training finishes its round first
-        (so the caller may touch its trainer when this returns)."""
+        """Leave the room: a pending frame is dropped, and one in training stops after its pass (so
+        the caller may touch its trainer when this returns)."""
         with self._changed:
             request = self._pending.pop(owner, None)
             if request is not None:
+                request.cancelled = True
                 request.done.set()
+            if owner in self._training:
+                self._training[owner].cancelled = True
             while owner in self._training:
                 self._changed.wait(0.5)
+
+    def stop(self) -> None:
+        """End the thread after its round (the process is exiting: a thread killed mid-pass aborts it)."""
+        with self._changed:
+            self._stopping = True
+            thread = self._thread
+            self._changed.notify_all()
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=5)
 
     def playing(self) -> int:
         """Sessions with a frame asked for or in training."""
@@ -95,94 +119,88 @@ class Room:
     def _serve(self) -> None:
         while True:
             with self._changed:
-                while not self._pending:
-                    if not self._changed.wait(30.0) and not self._pending:
+                while not self._pending or self._stopping:
+                    if self._stopping or (not self._changed.wait(30.0) and not self._pending):
                         self._thread = None  # idle: a later submit starts a fresh thread
                         return
                 if self.last_round.get("sessions", 0) > 1 or len(self._pending) > 1:
                     self._changed.wait(self.gather)
                 batch = list(self._pending.values())
                 self._pending.clear()
-                gone = [r for r in batch if not self._alive(r.owner)]
-                batch = [r for r in batch if self._alive(r.owner)]
-                for r in gone:
-                    r.done.set()
                 self._training = {r.owner: r for r in batch}
-            deferred, cpu = [], time.thread_time()
+            cpu, trained = time.thread_time(), 0
             try:
-                deferred = self._round(batch)
+                trained = self._round([r for r in batch if self._alive(r.owner) or self._finish(r, gone=True)])
             finally:
                 self.cpu += time.thread_time() - cpu
-                with self._changed:
-                    self._training = {}
-                    for r in batch:
-                        if r in deferred:
-                            self._pending.setdefault(r.owner, r)
-                        else:
-                            r.done.set()
-                    self._changed.notify_all()
+                for r in batch:
+                    if self._training.get(r.owner) is r:
+                        self._finish(r)
+            # The pages' threads and the websocket's get the interpreter between rounds; a round that
+            # found every session busy with its own trainer (a Step, a Reset) waits a little longer.
+            time.sleep(0.002 if trained else 0.02)
 
-    def _round(self, batch: list[Request]) -> list[Request]:
-        """Train a round; returns the requests deferred to the next one."""
-        held, deferred = [], []
-        try:
-            for r in batch:
-                # A session's own script may be stepping or resetting its trainer: it trains next round.
-                r.held = r.lock is not None and r.lock.acquire(blocking=False)
-                (held if r.lock is None or r.held else deferred).append(r)
-            groups: dict = {}
-            for r in held:
-                key = _key(r.trainer)
-                groups.setdefault(key if key is not None else ("alone", id(r)), []).append(r)
-            for group in groups.values():
-                self._train(group)
-            self.rounds += 1
-            self.last_round = {"sessions": len(held), "groups": len(groups)}
-        finally:
-            for r in held:
-                self._release(r)
-        return deferred
+    def _round(self, batch: list[Request]) -> int:
+        """Train the requests whose locks are free, by groups; returns how many."""
+        held = []
+        for r in batch:
+            # A session's own script may be stepping or resetting its trainer: it trains next round.
+            r.held = r.lock is not None and r.lock.acquire(blocking=False)
+            if r.lock is None or r.held:
+                held.append(r)
+        groups: dict = {}
+        for r in held:
+            key = _key(r.trainer)
+            groups.setdefault(key if key is not None else ("alone", id(r)), []).append(r)
+        for group in groups.values():
+            self._train(group)
+        self.rounds += 1
+        self.last_round = {"sessions": len(held), "groups": len(groups)}
+        return len(held)
 
-    def _release(self, request: Request) -> None:
-        """Give a request back as soon as its trainer is through, though its group trains on: its page
-        may draw, and its session may step or reset."""
-        if request.released:
-            return
-        request.released = True
-        if request.held:
-            request.lock.release()
+    def _finish(self, request: Request, gone: bool = False) -> bool:
+        """After a request's part of a round: give it back when its frame is trained (or cannot go
+        on), else keep it for the next round. The room lets go of its lock either way."""
+        r = request
+        if r.held:
+            r.held = False
+            r.lock.release()
+        r.trained = r.trainer.epoch - r.start
+        complete = gone or r.cancelled or bool(r.error) or r.trainer.finished or r.trained >= r.epochs
         with self._changed:
-            self._training.pop(request.owner, None)
+            if self._training.get(r.owner) is r:
+                del self._training[r.owner]
+            if complete:
+                r.done.set()
+            elif r.owner not in self._pending:
+                self._pending[r.owner] = r
             self._changed.notify_all()
-        request.done.set()
+        return False
 
     def _train(self, group: list[Request]) -> None:
-        before = [r.trainer.epoch for r in group]
-        errors: dict[int, Exception] = {}
-
         def through(i: int) -> None:
             r = group[i]
-            r.trained, r.together = r.trainer.epoch - before[i], len(group)
+            r.together = len(group)
             if i in errors:
                 r.error = _failure(errors[i])
-            self._release(r)
+            self._finish(r)
 
+        errors: dict[int, Exception] = {}
         try:
-            trainers, epochs = [r.trainer for r in group], [r.epochs for r in group]
-            limits = [r.max_seconds for r in group]
-            cap = None if None in limits else max(limits)  # the group's pass serves its most patient member
-            engine.train(trainers, epochs, max_seconds=cap, errors=errors, on_done=through)
+            trainers, epochs = [r.trainer for r in group], [r.epochs - (r.trainer.epoch - r.start) for r in group]
+            engine.train(trainers, epochs, max_seconds=self.round_seconds, errors=errors, on_done=through)
         except Exception as exc:
             if len(group) == 1:
                 group[0].error = _failure(exc)
                 return
-            for r, epoch in zip(group, before):  # each on its own, for what its frame still lacks
-                if r.released:
-                    continue  # through before the failure, and given back
-                r.alone_after_failure = True
-                r.epochs = max(0, r.epochs - (r.trainer.epoch - epoch))
-                self._train([r])
-                r.trained, r.together = r.trainer.epoch - epoch, 1
+            for r in group:  # each on its own, from where it is
+                if self._training.get(r.owner) is r:  # not through before the failure
+                    r.alone_after_failure = True
+                    self._train([r])
+
+
+_ROOMS: weakref.WeakSet = weakref.WeakSet()
+atexit.register(lambda: [room.stop() for room in list(_ROOMS)])
 
 
 def _key(trainer):

@@ -37,7 +37,7 @@ def _make_slots() -> TrainerSlots:
 
 
 _SLOTS = _make_slots()
-_ROOM = Room(alive=_connected, max_seconds=LIMITS.tick_seconds)
+_ROOM = Room(alive=_connected, round_seconds=min(0.25, LIMITS.tick_seconds))
 # 60% of the server's CPU for redrawing pages (training and the rest of Streamlit take the
 # remainder); a page waits at most 5 s for its next frame, past that sessions wait in line. A line
 # stands still for a whole run, so a page that waits a few seconds is the lesser stall.

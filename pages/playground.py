@@ -217,9 +217,7 @@ def train_frame(server, budget, playing: int, page_run: bool):
         while time.monotonic() < due:
             time.sleep(min(0.2, due - time.monotonic()))
             ss.get("running")
-    # A frame of several ticks' worth may take that many ticks' training time.
-    epochs, seconds = next_frame(trainer, ticks), LIMITS.tick_seconds * ticks
-    request = server.submit(owner(), trainer, epochs, lock=ss.lock, max_seconds=seconds)
+    request = server.submit(owner(), trainer, next_frame(trainer, ticks), lock=ss.lock)
     try:
         while not server.wait(request, 0.2):
             ss.get("running")
