@@ -56,8 +56,8 @@ class Room:
     ):
         self._alive = alive or (lambda owner: True)
         self.round_seconds = round_seconds
-        # After a round of several sessions, how long the next waits for more to ask: busy pages
-        # ask at the same moments (see Pace.next_frame), and a pass costs about the same for one or fifty.
+        # While several sessions play, how long a round waits for more to ask: busy pages ask at the
+        # same moments (see Pace.next_frame), and a pass costs about the same for one or fifty.
         self.gather = gather
         self._pending: dict[object, Request] = {}
         self._training: dict[object, Request] = {}
@@ -67,12 +67,17 @@ class Room:
         self.cpu = 0.0  # CPU seconds spent training, all rounds
         self.last_round: dict = {}  # sessions and groups of the last round
         self._stopping = False
+        self._asked: dict[object, float] = {}  # owner -> when it last asked (who plays, lately)
         _ROOMS.add(self)
 
     def submit(self, owner, trainer, epochs: int, *, lock=None) -> Request:
         """Ask for ``epochs`` more of ``trainer`` (replacing this owner's pending ask)."""
         request = Request(owner, trainer, epochs, lock, trainer.epoch)
         with self._changed:
+            now = time.monotonic()
+            self._asked[owner] = now
+            if len(self._asked) > 64:
+                self._asked = {o: t for o, t in self._asked.items() if now - t < 2.0}
             old = self._pending.pop(owner, None)
             if old is not None:
                 old.cancelled = True
@@ -123,7 +128,8 @@ class Room:
                     if self._stopping or (not self._changed.wait(30.0) and not self._pending):
                         self._thread = None  # idle: a later submit starts a fresh thread
                         return
-                if self.last_round.get("sessions", 0) > 1 or len(self._pending) > 1:
+                now = time.monotonic()
+                if sum(now - t < 1.0 for t in self._asked.values()) > 1:  # others play: let them ask too
                     self._changed.wait(self.gather)
                 batch = list(self._pending.values())
                 self._pending.clear()
