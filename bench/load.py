@@ -630,7 +630,7 @@ class Server:
             self.proc.wait(5)
 
 
-def _consecutive_free_ports(n: int) -> int:
+def consecutive_free_ports(n: int) -> int:
     """The first of n consecutive free loopback ports (serve.sh numbers its app processes so)."""
     for _ in range(100):
         first = _free_port()
@@ -650,7 +650,7 @@ class Farm:
 
     def __init__(self, processes: int, log_dir: Path):
         self.processes = processes
-        self.first, self.port = _consecutive_free_ports(processes), _free_port()
+        self.first, self.port = consecutive_free_ports(processes), _free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_dir / "serve.log"
         self.run_dir = log_dir / "serve"  # serve.sh's nginx.conf and logs; the temporary folder goes at the end

@@ -9,7 +9,6 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from bench.load import consecutive_free_ports
 
 from .conftest import OUTPUT, ROOT, _free_port, wait_idle
 
@@ -46,19 +47,6 @@ class Farm:
         return f"http://127.0.0.1:{self.port}"
 
 
-def _consecutive_free_ports(n: int) -> int:
-    for _ in range(100):
-        first = _free_port()
-        try:
-            for port in range(first, first + n):
-                with socket.socket() as s:
-                    s.bind(("127.0.0.1", port))
-        except OSError:
-            continue
-        return first
-    raise RuntimeError(f"no {n} consecutive free ports")
-
-
 @pytest.fixture(scope="module")
 def farm():
     if NGINX is None:
@@ -69,7 +57,7 @@ def farm():
     OUTPUT.mkdir(parents=True, exist_ok=True)
     run_dir = OUTPUT / "nginx"  # config and logs of the last run, kept for a look after a failure
     shutil.rmtree(run_dir, ignore_errors=True)
-    first, port = _consecutive_free_ports(2), _free_port()
+    first, port = consecutive_free_ports(2), _free_port()
     env = dict(
         os.environ,
         NNPLAY_SERVE_ADDRESS="127.0.0.1",
