@@ -230,12 +230,18 @@ def train_frame(server, budget, playing: int, page_run: bool):
 
 
 def room_line(trained) -> str:
-    """What the room did for this frame, in a line (empty when this session is the only one playing)."""
+    """What the room did for this session lately, in a line (empty while it plays alone). The batched
+    pass is said for a few seconds after the last frame that had one: a line that came and went with
+    each frame flickered."""
+    now = time.monotonic()
+    if trained.together > 1:
+        ss.together = (trained.together, now)
+    together, when = ss.get("together", (1, 0.0))
     parts = []
     if trained.alone_after_failure:
         parts.append("This frame trained on its own: the batched pass of its group failed.")
-    elif trained.together > 1:
-        others = trained.together - 1
+    elif together > 1 and now - when < 3.0:
+        others = together - 1
         parts.append(f"Trained in one batched pass with {others} other network{'s' * (others > 1)}.")
     if trained.ticks > 1:
         parts.append(
