@@ -7,6 +7,7 @@ import numpy as np
 import streamlit as st
 
 from nnplay import charts
+from nnplay.text import literal
 from pages._downloads import downloads
 from pages._draw import NETWORK_CAPTION, NOT_DRAWN, boundary, boundary_view, chart, drift, trainer_key
 from pages._limits import LIMITS
@@ -133,7 +134,7 @@ def live():
     progress(bar)
     if trained is not None and trained.error:
         ss.running = False
-        notice.error(trained.error)
+        notice.error(literal(trained.error))  # an exception's text may quote a user's expression
     elif trained is not None:
         notice.caption(room_line(trained))
     elif ss.running and not trainer.finished and not held:

@@ -933,3 +933,19 @@ def test_a_preset_from_the_sidebar_sets_every_control_and_ends_where_the_command
     shown = {m.label: m.value for m in at.get_by_key("metrics").get("metric")}
     assert float(shown["train loss"]) == pytest.approx(cli, abs=5e-5)  # four decimals on screen
     assert trainer.evaluate()["train_loss"] == pytest.approx(cli, rel=1e-6)
+
+
+def test_a_network_the_room_cannot_train_stops_with_the_error_as_text(monkeypatch):
+    from nnplay import engine
+    from nnplay.text import literal
+
+    def broken(stack):
+        raise RuntimeError("**bold** [x](//example.invalid)")
+
+    monkeypatch.setattr(engine._Stack, "epoch", broken)
+    at = ok(app())
+    ok(at.run())  # the first tick after the untrained frame asks the room, which fails
+    shown = [e.value for e in at.error]
+    assert any("could not train this network" in e for e in shown), shown
+    assert any(literal("**bold** [x](//example.invalid)") in e for e in shown), shown
+    assert at.session_state["running"] is False
