@@ -184,6 +184,7 @@ class SessionResult:
     bytes: int = 0
     ref_hits: int = 0
     longest_stall: float = 0.0  # seconds: the longest the epoch counter stood still while playing
+    stall_where: str = ""  # ... when: the run, the epochs either side, seconds after the session began
     errors: list[str] = field(default_factory=list)
 
     @property
@@ -219,6 +220,7 @@ class Browser:
         self.closed: str | None = None
         # While a run plays: (the epoch last seen, when it was first seen); None between runs.
         self.still: tuple[int, float] | None = None
+        self.began = time.monotonic()
 
     # --- sending --------------------------------------------------------------------------------
 
@@ -365,13 +367,21 @@ class Browser:
         last_epoch, since = self.still
         if epoch != last_epoch or status in FINISHED:
             # A finished status ends the run: the counter stood still until then, changed or not.
-            self.result.longest_stall = max(self.result.longest_stall, now - since)
+            self._stalled(last_epoch, since, now, f"{epoch} ({status})")
             self.still = None if status in FINISHED else (epoch, now)
+
+    def _stalled(self, epoch: int, since: float, now: float, then: str) -> None:
+        if now - since > self.result.longest_stall:
+            self.result.longest_stall = now - since
+            self.result.stall_where = (
+                f"run {len(self.result.runs) + 1}, epoch {epoch} to {then}, "
+                f"from {since - self.began:.1f} s after the session began"
+            )
 
     def _end_stall_watch(self) -> None:
         """A run that never finished (a timeout, an error): its counter stood still until now."""
         if self.still is not None:
-            self.result.longest_stall = max(self.result.longest_stall, time.monotonic() - self.still[1])
+            self._stalled(self.still[0], self.still[1], time.monotonic(), "the end of the test")
             self.still = None
 
     def _script_finished(self, msg) -> None:
@@ -441,7 +451,7 @@ class Browser:
         """Open the page, train to the end, change the seed, press Play, train to the end again."""
         receiver = None
         try:
-            start = time.monotonic()
+            start = self.began = time.monotonic()
             await self.connect()
             receiver = asyncio.get_running_loop().create_task(self.receive())
             seq = self.progress_seq
@@ -921,6 +931,7 @@ def report(args, lone, results, wall, server_user_system, client_cpu, memory: Me
         "lone_longest_stall_seconds": _round(lone.longest_stall),
         "max_stall_seconds": _round(max_stall),
         "p95_stall_seconds": _round(p95_stall),
+        "longest_stall_where": max(results, key=lambda r: r.longest_stall).stall_where if results else "",
         "targets": targets(
             args.sessions, processes, ratio, max_stall, len(errors), unfinished, memory.peak_process_rss_mb
         ),
@@ -931,6 +942,7 @@ def report(args, lone, results, wall, server_user_system, client_cpu, memory: Me
                 "redraws": r.redraws,
                 "redraws_per_second": _round(r.redraws / r.seconds if r.runs else None),
                 "longest_stall_seconds": _round(r.longest_stall),
+                "longest_stall_where": r.stall_where,
                 "waiting_redraws": r.waiting_redraws,
                 "fragment_runs": r.fragment_runs,
                 "full_runs": r.full_runs,
@@ -971,6 +983,7 @@ def readable(r: dict) -> str:
         f"  p95 / lone         {s(r['p95_vs_lone'], '×')}",
         f"  longest stall      {s(r['max_stall_seconds'])}   p95 {s(r['p95_stall_seconds'])}   "
         f"lone {s(r['lone_longest_stall_seconds'])}   (epoch counter standing still while playing)",
+        f"                     the longest: {r['longest_stall_where'] or '—'}",
         f"  errors             {r['errors']}   unfinished sessions {r['unfinished_sessions']}",
         f"  peak server RSS    {rss if r['peak_rss_mb'] is not None else '— (not measured: give --pid)'}",
         "",

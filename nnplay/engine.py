@@ -70,6 +70,7 @@ def train(
     max_seconds: float | None = None,
     errors: dict[int, Exception] | None = None,
     on_done: Callable[[int], None] | None = None,
+    let_go: Callable[[int], bool] | None = None,
 ) -> list[int]:
     """Train each Trainer up to its number of ``epochs`` (one for all, or one each), in groups of
     one shape, never past a budget, and not past ``max_seconds`` of this thread's CPU time once an
@@ -77,7 +78,8 @@ def train(
     Returns how many epochs each ran. With ``errors``, a Trainer whose own step or bookkeeping
     fails leaves its group with the exception there (by its index), and the others go on.
     ``on_done(i)`` is called as soon as Trainer ``i`` is through (its group may train on): from
-    then on this call no longer touches it."""
+    then on this call no longer touches it. ``let_go(i)``, asked after every epoch, lets Trainer
+    ``i`` go early (a page wants to draw it)."""
     trainers = list(trainers)
     quotas = [epochs] * len(trainers) if isinstance(epochs, int) else list(epochs)
     done = [0] * len(trainers)
@@ -106,12 +108,12 @@ def train(
                     done[i] = trainers[i]._autograd_epochs(quotas[i], deadline)
                 finish(members, start, 1)
             else:
-                _train_group(trainers, members, quotas, done, deadline, errors, finish)
+                _train_group(trainers, members, quotas, done, deadline, errors, finish, let_go)
             start = time.perf_counter()
     return done
 
 
-def _train_group(trainers, members: list[int], quotas, done, deadline, errors, finish) -> None:
+def _train_group(trainers, members: list[int], quotas, done, deadline, errors, finish, let_go=None) -> None:
     since, k = time.perf_counter(), len(members)
     while members:
         stack = _Stack([trainers[i] for i in members], tolerant=errors is not None)
@@ -143,6 +145,8 @@ def _train_group(trainers, members: list[int], quotas, done, deadline, errors, f
                     t._snapshot(outputs)
                     if t.finished and members[j] not in leaving:  # its outputs were not finite
                         leaving.append(members[j])
+                if let_go is not None:
+                    leaving += [i for i in members if let_go(i) and i not in leaving]
                 if deadline is not None and time.thread_time() > deadline:
                     out_of_time = True
                     leaving = members

@@ -4,6 +4,7 @@ ticks and frames that pace a run."""
 
 from __future__ import annotations
 
+import contextlib
 import time
 import uuid
 
@@ -13,7 +14,7 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from nnplay.frames import frames_epochs
 from nnplay.limits import TrainerSlots
-from nnplay.room import Pace, Room
+from nnplay.room import Pace, Room, Turns
 from nnplay.train import Trainer
 from pages._limits import LIMITS
 
@@ -42,7 +43,31 @@ _ROOM = Room(alive=_connected, round_seconds=min(0.25, LIMITS.tick_seconds))
 # remainder); a page waits at most 5 s for its next frame, past that sessions wait in line. A line
 # stands still for a whole run, so a page that waits a few seconds is the lesser stall.
 _PACE = Pace(TICK_SECONDS, share=0.6, longest=5.0, training=lambda: _ROOM.cpu)
+_DRAWING = Turns()  # Playground frames are drawn one at a time (see nnplay.room.Turns)
 WAIT_SECONDS = 30.0  # longest a tick waits in line (a click or a closed tab ends the wait sooner)
+
+
+@contextlib.contextmanager
+def drawing():
+    """This session's turn to draw a frame (server-wide, one at a time, in the order asked).
+    Waiting looks at the session state every half second, a point where Streamlit can stop the run
+    (Pause, a closed tab): the place in line is given up then. Not more often: fifty pages waking
+    ten times a second to look cost more than their drawing."""
+    ticket = _DRAWING.join()
+    try:
+        while not _DRAWING.wait(ticket, 0.5):
+            st.session_state.get("running")
+        yield
+    finally:
+        _DRAWING.leave(ticket)
+
+
+def tick_every() -> float:
+    """How often a playing page's browser asks for its next frame: every tick, or in a busy room
+    about twice per redraw (at most a second apart). Each ask costs the server's event loop its
+    handling even when the page only waits (fifty pages asking every tick took a quarter of the
+    server's CPU); set when the page is drawn whole, i.e. at Play."""
+    return max(TICK_SECONDS, min(1.0, _PACE.interval(trainer_slots().busy()[0] + 1) / 2))
 
 
 def room() -> Room:

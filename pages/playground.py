@@ -21,11 +21,13 @@ from pages._turns import (
     UNTRAINED_TICKS,
     WAIT_SECONDS,
     capacity,
+    drawing,
     echo,
     next_frame,
     owner,
     pace,
     room,
+    tick_every,
     trainer_slots,
 )
 
@@ -121,7 +123,7 @@ def live():
             granted = slots.acquire(me, timeout=0.5)
             ss.get("running")
         if granted:
-            trained = train_frame(server, budget, slots.busy()[0], page_run)
+            trained = train_frame(server, budget, slots.busy()[0], page_run, bar)
             if slots.turn_over(me, LIMITS.turn_seconds):
                 slots.release(me)  # the next tick queues again, behind those who waited
     if trainer.finished or not ss.running:
@@ -130,6 +132,20 @@ def live():
     if ss.running and trainer.finished:
         ss.running = False
         st.rerun()  # the whole page, so the ticking stops
+    with drawing():
+        # The room may still be training this frame: it lets go of it after the epoch in training
+        # and passes it over while its lock is held.
+        if trained is not None:
+            trained.wanted = True
+        with ss.lock:
+            if trained is not None:
+                trained.wanted = False
+            show(bar, notice, trained, held)
+
+
+def show(bar, notice, trained, held):
+    """The frame: progress, metrics and charts as the trainer stands now."""
+    slots, me, budget = trainer_slots(), owner(), pace()
     task = trainer.task
     progress(bar)
     if trained is not None and trained.error:
@@ -151,7 +167,10 @@ def live():
     playing = ss.running and not trainer.finished  # tooltips wait for a pause (see charts._tips)
     # The weights as they are now, as the command line's final figures and Compare's table: the
     # curves' last points are measured during the last epoch, before its update.
-    now = trainer.evaluate()
+    measured = ss.get("evaluated")
+    if measured is None or measured[0] != trainer_key(trainer):  # a page waiting in line redraws the same weights
+        measured = ss.evaluated = (trainer_key(trainer), trainer.evaluate())
+    now = measured[1]
     with st.container(key="metrics"):
         for col, key in zip(st.columns(4), ("train_loss", "test_loss", f"train_{metric}", f"test_{metric}")):
             value = now.get(key)
@@ -207,27 +226,55 @@ def live():
         budget.drawn()
 
 
-def train_frame(server, budget, playing: int, page_run: bool):
-    """This tick's frame, trained by the server's room: in a busy room a page waits its turn to be
-    redrawn (the redraw budget) and its frame trains that many ticks' worth of epochs, so the run
-    keeps its pace. Waiting blocks the tick (the browser's next ones merge into one rerun); each
-    look at the session state is a point where Streamlit can stop it (Pause, a closed tab)."""
+def train_frame(server, budget, playing: int, page_run: bool, bar):
+    """This tick's frame, trained by the server's room. Alone, a frame is drawn when its epochs
+    (the frame schedule's) are trained. In a busy room a page is redrawn less often (the redraw
+    budget, on a clock shared by every page so their frames are asked for together) and its frame
+    trains that many ticks' worth of epochs, so the run keeps its pace; while the page waits for
+    its redraw the room goes on training it, a frame's worth at a time, and the epoch counter
+    (``bar``) follows. A frame the room has not trained by then is drawn as far as it got.
+    Waiting blocks the tick (the browser's next ones merge into one rerun); each look at the
+    session state is a point where Streamlit can stop it (Pause, a closed tab)."""
     ticks = budget.ticks(playing)
-    if ticks > 1 and not page_run:  # one tick a frame: the browser's ticks pace the page
-        due = budget.next_frame(playing, ss.get("last_frame", 0.0))
-        while time.monotonic() < due:
-            time.sleep(min(0.2, due - time.monotonic()))
-            ss.get("running")
-    request = server.submit(owner(), trainer, next_frame(trainer, ticks), lock=ss.lock)
+
+    def ask():
+        request = ss.get("in_room")
+        if request is None or request.done.is_set() or request.trainer is not trainer:
+            request = ss.in_room = server.submit(owner(), trainer, next_frame(trainer, ticks), lock=ss.lock)
+        return request
+
+    request = ask()
+    busy = ticks > 1 and not page_run
+    due = budget.next_frame(playing, ss.get("last_frame", 0.0)) if busy else math.inf
+    counter = Counter(bar)
     try:
-        while not server.wait(request, 0.2):
+        while time.monotonic() < due:
+            if server.wait(request, min(0.5, due - time.monotonic())):
+                if not busy or request.error or request.cancelled or trainer.finished:
+                    break
+                request = ask()  # the next frame's epochs, trained while this page waits
             ss.get("running")
-    finally:
-        if not request.done.is_set():
-            server.cancel(owner())
+            counter()
+    except BaseException:
+        server.cancel(owner())
+        raise
     ss.last_frame = time.monotonic()  # one clock for every session: see Pace.next_frame
     request.ticks, request.playing = ticks, playing
     return request
+
+
+class Counter:
+    """The progress bar's epoch counter, kept moving while the room trains and the page waits to be
+    redrawn (at most once a second: each is a message to the browser)."""
+
+    def __init__(self, bar):
+        self.bar, self.shown, self.when = bar, trainer.epoch, time.monotonic()
+
+    def __call__(self) -> None:
+        now = time.monotonic()
+        if trainer.epoch != self.shown and now - self.when >= 1.0:
+            progress(self.bar)
+            self.shown, self.when = trainer.epoch, now
 
 
 def room_line(trained) -> str:
@@ -349,7 +396,7 @@ def waiting_text(slots, me) -> str:
 
 
 ss.page_run = True
-st.fragment(live, run_every=REST_SECONDS if ss.rest_pending else TICK_SECONDS if ss.running else None)()
+st.fragment(live, run_every=REST_SECONDS if ss.rest_pending else tick_every() if ss.running else None)()
 if ss.rest_pending:
     st.stop()
 downloads(trainer)

@@ -2,6 +2,7 @@
 
 import io
 import threading
+import time
 
 import pytest
 import torch
@@ -9,7 +10,7 @@ import torch
 from nnplay import engine, optim
 from nnplay.config import Config
 from nnplay.frames import frame_epochs
-from nnplay.room import Pace, Room
+from nnplay.room import Pace, Room, Turns
 from nnplay.train import Trainer
 
 TOLERANCE = 1e-5  # float32: a stack's matmuls may round in another order than a lone network's
@@ -204,6 +205,36 @@ def test_a_session_whose_lock_is_held_trains_in_a_later_round(room):
     assert room.wait(request, timeout=30) and s.trainer.epoch == 5
 
 
+def until(condition, seconds: float = 30.0) -> None:
+    """Poll ``condition`` (sleeping in between: a busy loop would keep the room from the interpreter)."""
+    end = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < end, "timed out"
+        time.sleep(0.005)
+
+
+def test_a_page_that_wants_to_draw_gets_its_trainer_within_an_epoch_and_training_goes_on():
+    room = Room(round_seconds=60.0)  # one long round: only the page's wish ends it early
+    sessions = [Session(DEFAULT.replace(epochs=20000, seed=i), f"s{i}") for i in range(3)]
+    requests = [room.submit(s.name, s.trainer, 20000, lock=s.lock) for s in sessions]
+    page, request = sessions[1], requests[1]
+    until(lambda: page.trainer.epoch >= 10)
+    request.wanted = True
+    assert page.lock.acquire(timeout=2.0), "the room held on to a trainer its page wanted to draw"
+    try:
+        drawn_at, others_at = page.trainer.epoch, sessions[0].trainer.epoch
+        assert not request.done.is_set() and 10 <= drawn_at < 20000
+        torch.testing.assert_close(page.trainer.evaluate()["train_loss"], page.trainer.evaluate()["train_loss"])
+        until(lambda: sessions[0].trainer.epoch > others_at)  # the rest of its group trains on meanwhile
+        assert page.trainer.epoch == drawn_at  # ... but not the trainer being drawn
+        request.wanted = False
+    finally:
+        page.lock.release()
+    until(lambda: page.trainer.epoch > drawn_at)  # its frame goes on in a later round
+    for s in sessions:
+        room.cancel(s.name)
+
+
 def test_pace_spreads_a_redraw_budget_over_the_room():
     cpu, training = [0.0], [0.0]
     pace = Pace(0.15, share=0.5, longest=2.5, cost=0.03, clock=lambda: cpu[0], training=lambda: training[0])
@@ -220,3 +251,41 @@ def test_pace_spreads_a_redraw_budget_over_the_room():
         cpu[0] += 0.05
         pace.drawn()
     assert pace.cost == pytest.approx(0.05, rel=0.01) and pace.capacity() == 25
+
+
+def test_turns_go_one_at_a_time_in_the_order_asked():
+    turns, order, inside = Turns(), [], []
+    first = turns.join()
+    assert turns.wait(first, 0)  # nobody ahead: the turn at once
+    tickets = {}
+
+    def page(i):
+        ticket = tickets[i]
+        assert turns.wait(ticket, 5)
+        inside.append(i)
+        assert len(inside) == 1, "two pages drawing at once"
+        order.append(i)
+        inside.remove(i)
+        turns.leave(ticket)
+
+    threads = []
+    for i in range(8):  # asked in this order while the first page draws
+        tickets[i] = turns.join()
+        threads.append(threading.Thread(target=page, args=(i,)))
+    for t in reversed(threads):  # woken in the opposite order: the line, not the wake-up, decides
+        t.start()
+    assert turns.waiting() == 8 and not turns.wait(tickets[0], 0.05)
+    turns.leave(first)
+    for t in threads:
+        t.join(5)
+    assert order == list(range(8))
+    assert turns.waiting() == 0 and turns.wait(turns.join(), 0)  # free again
+
+
+def test_a_page_that_gives_up_its_place_does_not_block_the_line():
+    turns = Turns()
+    first, stopped, next_ = turns.join(), turns.join(), turns.join()
+    turns.leave(stopped)  # a Pause or a closed tab while in line
+    assert turns.waiting() == 1
+    turns.leave(first)
+    assert turns.wait(next_, 0) and not stopped.is_set()
