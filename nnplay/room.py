@@ -59,8 +59,8 @@ class Room:
     ):
         self._alive = alive or (lambda owner: True)
         self.round_seconds = round_seconds
-        # While several sessions play, how long a round waits for more to ask: busy pages ask at the
-        # same moments (see Pace.next_frame), and a pass costs about the same for one or fifty.
+        # While several sessions play, how long a round waits for more to ask: a pass costs about
+        # the same for one network or fifty.
         self.gather = gather
         self._pending: dict[object, Request] = {}
         self._training: dict[object, Request] = {}
@@ -323,12 +323,6 @@ class Pace:
 
     def interval(self, playing: int) -> float:
         return min(self.longest, max(self.tick, playing * self.cost / self.share))
-
-    def next_frame(self, playing: int, now: float) -> float:
-        """When a page that last drew at ``now`` draws next: on a grid of ``interval`` seconds shared
-        by every page, so the room gets their frames together and trains them in one pass."""
-        step = self.interval(playing)
-        return (now // step + 1) * step
 
     def ticks(self, playing: int) -> int:
         """Ticks' worth of epochs each frame trains."""

@@ -229,10 +229,10 @@ def show(bar, notice, trained, held):
 def train_frame(server, budget, playing: int, page_run: bool, bar):
     """This tick's frame, trained by the server's room. Alone, a frame is drawn when its epochs
     (the frame schedule's) are trained. In a busy room a page is redrawn less often (the redraw
-    budget, on a clock shared by every page so their frames are asked for together) and its frame
-    trains that many ticks' worth of epochs, so the run keeps its pace; while the page waits for
-    its redraw the room goes on training it, a frame's worth at a time, and the epoch counter
-    (``bar``) follows. A frame the room has not trained by then is drawn as far as it got.
+    budget) and its frame trains that many ticks' worth of epochs, so the run keeps its pace; while
+    the page waits for its redraw the room goes on training it, a frame's worth at a time, and the
+    epoch counter (``bar``) follows. A frame the room has not trained by then is drawn as far as it
+    got.
     Waiting blocks the tick (the browser's next ones merge into one rerun); each look at the
     session state is a point where Streamlit can stop it (Pause, a closed tab)."""
     ticks = budget.ticks(playing)
@@ -245,7 +245,7 @@ def train_frame(server, budget, playing: int, page_run: bool, bar):
 
     request = ask()
     busy = ticks > 1 and not page_run
-    due = budget.next_frame(playing, ss.get("last_frame", 0.0)) if busy else math.inf
+    due = ss.get("last_frame", 0.0) + budget.interval(playing) if busy else math.inf
     counter = Counter(bar)
     try:
         while time.monotonic() < due:
@@ -258,7 +258,7 @@ def train_frame(server, budget, playing: int, page_run: bool, bar):
     except BaseException:
         server.cancel(owner())
         raise
-    ss.last_frame = time.monotonic()  # one clock for every session: see Pace.next_frame
+    ss.last_frame = time.monotonic()
     request.ticks, request.playing = ticks, playing
     return request
 
