@@ -150,22 +150,35 @@ class Room:
             time.sleep(0.002 if trained else 0.02)
 
     def _round(self, batch: list[Request]) -> int:
-        """Train the requests whose locks are free, by groups; returns how many."""
-        held = []
-        for r in batch:
-            # A session's own script may be stepping or resetting its trainer: it trains next round.
-            r.held = r.lock is not None and r.lock.acquire(blocking=False)
-            if r.lock is None or r.held:
-                held.append(r)
+        """Train the requests whose locks are free, by groups; returns how many. A session's own
+        script may be stepping, resetting or drawing its trainer: it trains in a later round. Each
+        group takes its sessions' locks when its turn comes, not at the round's start: a page that
+        comes to draw while another group trains gets its lock at once."""
         groups: dict = {}
-        for r in held:
-            key = _key(r.trainer)
+        for r in batch:
+            if r.lock is not None and not r.lock.acquire(blocking=False):
+                continue
+            try:
+                key = _key(r.trainer)
+            finally:
+                if r.lock is not None:
+                    r.lock.release()
             groups.setdefault(key if key is not None else ("alone", id(r)), []).append(r)
+        trained = 0
         for group in groups.values():
-            self._train(group)
+            held = []
+            for r in group:
+                if r.wanted or r.cancelled:
+                    continue
+                r.held = r.lock is not None and r.lock.acquire(blocking=False)
+                if r.lock is None or r.held:
+                    held.append(r)
+            if held:
+                self._train(held)
+                trained += len(held)
         self.rounds += 1
-        self.last_round = {"sessions": len(held), "groups": len(groups)}
-        return len(held)
+        self.last_round = {"sessions": trained, "groups": len(groups)}
+        return trained
 
     def _finish(self, request: Request, gone: bool = False) -> bool:
         """After a request's part of a round: give it back when its frame is trained (or cannot go

@@ -244,7 +244,8 @@ def train_frame(server, budget, playing: int, page_run: bool, bar):
         return request
 
     request = ask()
-    busy = ticks > 1 and not page_run
+    # A page alone is drawn at the schedule's epochs, however long a frame takes.
+    busy = ticks > 1 and playing > 1 and not page_run
     due = ss.get("last_frame", 0.0) + budget.interval(playing) if busy else math.inf
     counter = Counter(bar)
     try:
@@ -254,7 +255,8 @@ def train_frame(server, budget, playing: int, page_run: bool, bar):
                     break
                 request = ask()  # the next frame's epochs, trained while this page waits
             ss.get("running")
-            counter()
+            if busy:
+                counter()
     except BaseException:
         server.cancel(owner())
         raise

@@ -235,6 +235,25 @@ def test_a_page_that_wants_to_draw_gets_its_trainer_within_an_epoch_and_training
         room.cancel(s.name)
 
 
+def test_a_group_takes_its_sessions_locks_when_its_turn_comes_not_at_the_rounds_start():
+    from nnplay.room import Request
+
+    room = Room(round_seconds=60.0)
+    first = Session(DEFAULT.replace(hidden=(16, 16), epochs=20000), "first")  # another shape: another group
+    second = Session(DEFAULT.replace(epochs=20000), "second")
+    requests = [Request(s.name, s.trainer, 20000, s.lock) for s in (first, second)]
+    passing = threading.Thread(target=room._round, args=(requests,))
+    passing.start()
+    until(lambda: first.trainer.epoch >= 5)
+    requests[1].wanted = True  # the second page comes to draw while the first group trains
+    assert second.lock.acquire(timeout=2.0), "the room held a lock of a group it was not training"
+    second.lock.release()
+    assert first.trainer.epoch < 20000 and second.trainer.epoch == 0
+    requests[0].cancelled = True  # ends the first group's pass after its epoch in training
+    passing.join(30)
+    assert not passing.is_alive() and second.trainer.epoch == 0  # wanted by its page: not trained this round
+
+
 def test_pace_spreads_a_redraw_budget_over_the_room():
     cpu, training = [0.0], [0.0]
     pace = Pace(0.15, share=0.5, longest=2.5, cost=0.03, clock=lambda: cpu[0], training=lambda: training[0])
