@@ -348,3 +348,37 @@ def test_a_live_chart_is_built_once_per_look_and_its_frames_change_only_data(tra
     assert curves.spec is not charts.loss_chart(trained.history, log_scale=True).spec
     wire = late.wire()
     assert set(wire["datasets"]) == {"cells", "points"} and all(isinstance(b, bytes) for b in wire["datasets"].values())
+
+
+def test_arrow_bytes_are_what_pandas_whole_frame_conversion_writes(trained):
+    """The page sends each chart's data as Arrow: the fast conversion must write the very bytes
+    pa.Table.from_pandas does, for every chart's data and for frames unlike the first of their kind."""
+    import pyarrow as pa
+
+    def reference(frame):
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        return sink.getvalue().to_pybytes()
+
+    d = trained.data
+    points = pd.DataFrame({"x": d.raw_train[:, 0], "y": d.raw_train[:, 1], "label": np.asarray(d.class_names)[d.y_train]})
+    figures = [
+        charts.loss_chart(trained.history),
+        charts.trainer_network_chart(trained),
+        charts.drift_chart(trained.snapshots.drift(), d.y_train, d.class_names),
+        charts.boundary_chart(trained.boundary(), points, task=d.task, class_names=d.class_names),
+    ]
+    frames = [frame for figure in figures for frame in figure.data.values()]
+    frames += [
+        pd.DataFrame({"v": [1.0, np.nan, np.inf], "flag": [True, False, True], "n": np.arange(3, dtype=np.int32)}),
+        pd.DataFrame({"name": ["a", None, "c"], "c": pd.Categorical(["x", "y", "x"], categories=["x", "y", "z"])}),
+        pd.DataFrame({"v": np.zeros(0)}),
+    ]
+    for frame in frames + frames:  # the second time from the cached schema
+        assert charts.arrow_bytes(frame) == reference(frame), list(frame.dtypes)
+    mixed = pd.DataFrame({"o": pd.Series(["a", "b"], dtype=object)})
+    assert charts.arrow_bytes(mixed) == reference(mixed)
+    mixed["o"] = pd.Series([1, 2], dtype=object)  # same column and dtype, other content: not the cached schema's
+    assert charts.arrow_bytes(mixed) == reference(mixed)
