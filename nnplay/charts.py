@@ -58,13 +58,25 @@ def arrow_bytes(frame: pd.DataFrame) -> bytes:
     Playground frame's CPU."""
     try:
         schema = _arrow_schema(tuple(frame.columns), tuple(frame.dtypes), frame)
-        table = pa.Table.from_arrays([_arrow_column(frame[c], f.type) for c, f in zip(frame.columns, schema)], schema=schema)
+        columns = frame._iter_column_arrays() if hasattr(frame, "_iter_column_arrays") else (frame[c].array for c in frame)
+        table = pa.Table.from_arrays([_arrow_column(v, f.type) for v, f in zip(columns, schema)], schema=schema)
     except (pa.ArrowException, TypeError, ValueError):  # a column unlike the first frame's: the slow way
         table = pa.Table.from_pandas(frame, preserve_index=False)
     sink = io.BytesIO()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
     return sink.getvalue()
+
+
+@functools.lru_cache(maxsize=256)
+def _category_type(names: tuple) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(list(names))
+
+
+def _categorical(codes: np.ndarray, names: tuple) -> pd.Categorical:
+    """A categorical from its codes, its categories checked once per set of names (each frame's
+    check was a tenth of the frame)."""
+    return pd.Categorical.from_codes(codes, dtype=_category_type(names))
 
 
 _SCHEMAS: dict[tuple, pa.Schema] = {}
@@ -80,15 +92,18 @@ def _arrow_schema(columns: tuple, dtypes: tuple, frame: pd.DataFrame) -> pa.Sche
     return schema
 
 
-def _arrow_column(column: pd.Series, kind: pa.DataType) -> pa.Array:
-    if isinstance(column.dtype, pd.CategoricalDtype):
-        categories = column.cat.categories
-        values = categories.array if hasattr(categories.array, "__arrow_array__") else categories.to_numpy()
+def _arrow_column(values, kind: pa.DataType) -> pa.Array:
+    """A column's values (a numpy array or a pandas extension array) as Arrow, NaN as null as pandas'
+    conversion has it."""
+    if isinstance(values, pd.Categorical):
+        categories = values.categories.array
+        categories = categories if hasattr(categories, "__arrow_array__") else np.asarray(categories)
         return pa.DictionaryArray.from_arrays(
-            pa.array(column.cat.codes.to_numpy(), type=kind.index_type), pa.array(values, type=kind.value_type)
+            pa.array(values.codes, type=kind.index_type), pa.array(categories, type=kind.value_type)
         )
-    values = column.array  # NaN is null, as pandas' conversion has it
-    return pa.array(values if hasattr(values, "__arrow_array__") else column.to_numpy(), type=kind, from_pandas=True)
+    if not hasattr(values, "__arrow_array__"):
+        values = np.asarray(values)
+    return pa.array(values, type=kind, from_pandas=True)
 
 
 def _look(build):
@@ -364,10 +379,10 @@ def loss_chart(
         data[name] = pd.DataFrame(
             {
                 "epoch": np.concatenate([p[0] for p in parts]) if parts else np.zeros(0, dtype=int),
-                "series": pd.Categorical.from_codes(np.repeat(np.arange(len(parts)), sizes), [p[1] for p in parts]),
+                "series": _categorical(np.repeat(np.arange(len(parts)), sizes), tuple(p[1] for p in parts)),
                 "value": np.concatenate([p[3] for p in parts]) if parts else np.zeros(0),
-                "split": pd.Categorical.from_codes(
-                    np.repeat([("train", "test").index(p[2]) for p in parts], sizes).astype(int), ["train", "test"]
+                "split": _categorical(
+                    np.repeat([("train", "test").index(p[2]) for p in parts], sizes).astype(int), ("train", "test")
                 ),
             }
         )
@@ -431,7 +446,7 @@ def drift_chart(
     counts = pd.DataFrame(
         {
             "epoch": epochs[where // (k * 25)],
-            "class": pd.Categorical.from_codes(where // 25 % k, categories=list(class_names)),
+            "class": _categorical(where // 25 % k, tuple(class_names)),
             "bin": where % 25,
             "count": tally[where],
             "start": bins[where % 25],
@@ -614,7 +629,7 @@ def network_chart(
     peak = float(np.nanmax(np.abs(w), initial=0.0)) or 1.0
     links = layout.links.assign(
         weight=w,
-        sign=pd.Categorical.from_codes((w < 0).astype(np.int8), categories=["positive", "negative"]),
+        sign=_categorical((w < 0).astype(np.int8), ("positive", "negative")),
         width=0.3 + 4.5 * np.abs(w) / peak,
     )
     return Figure(layout.spec, {"cells": cells, "links": links, "nodes": layout.nodes})
