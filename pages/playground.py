@@ -303,13 +303,16 @@ def room_line(trained) -> str:
 
 def untrained_held() -> bool:
     """Whether this run still shows its untrained network: from the first time it is drawn (a new
-    network, or after Reset) for UNTRAINED_SECONDS and UNTRAINED_TICKS more of the browser's ticks.
-    Ticks as well as seconds: a busy browser paints late and asks for its ticks late too."""
+    network, or after Reset) for UNTRAINED_SECONDS and UNTRAINED_TICKS more of the browser's ticks
+    (fewer when a busy server has the browser ask less often: a second each, five of them kept the
+    untrained network for five seconds). Ticks as well as seconds: a busy browser paints late and
+    asks for its ticks late too."""
     if trainer.epoch:
         return False
     run = (id(trainer), trainer.generation)
     if ss.get("untrained_shown") != run:
-        ss.untrained_shown, ss.hold_until, ss.hold_ticks = run, time.monotonic() + UNTRAINED_SECONDS, UNTRAINED_TICKS
+        ticks = min(UNTRAINED_TICKS, max(1, round(UNTRAINED_SECONDS / tick_every())))
+        ss.untrained_shown, ss.hold_until, ss.hold_ticks = run, time.monotonic() + UNTRAINED_SECONDS, ticks
         return True
     ss.hold_ticks -= 1
     return time.monotonic() < ss.hold_until or ss.hold_ticks >= 0

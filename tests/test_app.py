@@ -103,6 +103,21 @@ def test_the_untrained_network_stays_on_screen_a_moment(monkeypatch):
     assert at.session_state["trainer"].epoch == 1
 
 
+def test_in_a_busy_room_the_untrained_network_is_held_for_its_seconds_not_for_slow_ticks(monkeypatch):
+    import pages._turns
+
+    monkeypatch.setattr(pages._turns, "UNTRAINED_SECONDS", 1.0)
+    monkeypatch.setattr(pages._turns, "UNTRAINED_TICKS", 5)
+    monkeypatch.setattr(pages._turns, "tick_every", lambda: 1.0)  # a busy room: the browser asks once a second
+    at = ok(app())
+    ok(at.run())  # the untrained frame
+    assert at.session_state["running"] and at.session_state["trainer"].epoch == 0
+    at.session_state["hold_until"] = 0.0  # its second has passed: one more tick, not five
+    ok(at.run())
+    ok(at.run())
+    assert at.session_state["trainer"].epoch > 0
+
+
 @pytest.mark.parametrize("speed", list(SPEEDS))
 def test_the_speed_control_keeps_the_schedule_and_shows_on_every_page(speed):
     at = ok(app(autoplay="0", epochs="300"))
