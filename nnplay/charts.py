@@ -58,7 +58,8 @@ def arrow_bytes(frame: pd.DataFrame) -> bytes:
     Playground frame's CPU."""
     try:
         schema = _arrow_schema(tuple(frame.columns), tuple(frame.dtypes), frame)
-        columns = frame._iter_column_arrays() if hasattr(frame, "_iter_column_arrays") else (frame[c].array for c in frame)
+        arrays = getattr(frame, "_iter_column_arrays", None)  # pandas' own, without a Series per column
+        columns = arrays() if arrays is not None else (frame[c].array for c in frame)
         table = pa.Table.from_arrays([_arrow_column(v, f.type) for v, f in zip(columns, schema)], schema=schema)
     except (pa.ArrowException, TypeError, ValueError):  # a column unlike the first frame's: the slow way
         table = pa.Table.from_pandas(frame, preserve_index=False)

@@ -44,7 +44,7 @@ class Request:
     error: str = ""  # it failed even alone: what went wrong
     cancelled: bool = False
     held: bool = False  # the room holds its lock
-    wanted: bool = False  # its page waits to draw: the room lets go of it after the epoch in training (as when cancelled)
+    wanted: bool = False  # its page waits to draw: the room lets go of it after the epoch in training
 
 
 class Room:

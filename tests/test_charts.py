@@ -363,7 +363,9 @@ def test_arrow_bytes_are_what_pandas_whole_frame_conversion_writes(trained):
         return sink.getvalue().to_pybytes()
 
     d = trained.data
-    points = pd.DataFrame({"x": d.raw_train[:, 0], "y": d.raw_train[:, 1], "label": np.asarray(d.class_names)[d.y_train]})
+    points = pd.DataFrame(
+        {"x": d.raw_train[:, 0], "y": d.raw_train[:, 1], "label": np.asarray(d.class_names)[d.y_train]}
+    )
     figures = [
         charts.loss_chart(trained.history),
         charts.trainer_network_chart(trained),
