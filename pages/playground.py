@@ -132,15 +132,22 @@ def live():
     if ss.running and trainer.finished:
         ss.running = False
         st.rerun()  # the whole page, so the ticking stops
+    lock = ss.lock
     with drawing():
         # The room may still be training this frame: it lets go of it after the epoch in training
-        # and passes it over while its lock is held.
+        # and passes it over while its lock is held. Wanted only until the lock is ours: a wish
+        # left standing (a run stopped here) would keep the room from the frame for good.
         if trained is not None:
             trained.wanted = True
-        with ss.lock:
+        try:
+            lock.acquire()
+        finally:
             if trained is not None:
                 trained.wanted = False
+        try:
             show(bar, notice, trained, held)
+        finally:
+            lock.release()
 
 
 def show(bar, notice, trained, held):
