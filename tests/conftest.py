@@ -33,6 +33,19 @@ def _no_pause_on_the_untrained_network(monkeypatch):
     monkeypatch.setattr(pages._turns, "PAINT_FIRST", False)
 
 
+@pytest.fixture(autouse=True)
+def _a_fresh_redraw_budget(monkeypatch):
+    """The redraw budget measures a redraw's cost from the process's CPU, and in a test process that
+    is every earlier test's too: a measurement left over from them made a lone session "busy" (two
+    ticks' worth a frame) in a later test. Each test starts from the budget a server starts with."""
+    import pages._turns
+    from nnplay.room import Pace
+
+    budget = pages._turns._PACE
+    fresh = Pace(budget.tick, share=budget.share, longest=budget.longest, training=budget._training)
+    monkeypatch.setattr(pages._turns, "_PACE", fresh)
+
+
 @pytest.fixture
 def quick() -> Config:
     """A small, fast experiment."""
