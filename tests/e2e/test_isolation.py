@@ -45,10 +45,10 @@ def test_concurrent_sessions_each_match_their_solo_run(page_at):
 
 
 ROOM = [  # one shape: the server's room trains them in one batched pass, each with its own optimizer
-    {"dataset": "circle", "seed": "1", "epochs": "600"},
-    {"dataset": "xor", "seed": "2", "optimizer": "sgd", "lr": "0.3", "momentum": "0.9", "epochs": "600"},
-    {"dataset": "gauss", "seed": "4", "lr": "0.01", "l2": "0.001", "epochs": "600"},
-    {"dataset": "moons", "seed": "6", "optimizer": "rmsprop", "lr": "0.01", "epochs": "600"},
+    {"dataset": "circle", "seed": "1", "epochs": "2000"},
+    {"dataset": "xor", "seed": "2", "optimizer": "sgd", "lr": "0.3", "momentum": "0.9", "epochs": "2000"},
+    {"dataset": "gauss", "seed": "4", "lr": "0.01", "l2": "0.001", "epochs": "2000"},
+    {"dataset": "moons", "seed": "6", "optimizer": "rmsprop", "lr": "0.01", "epochs": "2000"},
 ]
 
 
@@ -60,7 +60,7 @@ def test_four_tabs_train_together_in_the_room_and_each_ends_on_its_lone_result(p
             text = page.locator(".st-key-epoch").inner_text()
             if "Trained in one batched pass with" in text:
                 seen.add(i)
-            if "/ 600 · done" in text:
+            if "/ 2000 · done" in text:
                 done.add(i)
         if len(done) == len(pages):
             break
