@@ -141,11 +141,11 @@ def _through(output: torch.Tensor, leaf: torch.Tensor, grad: torch.Tensor) -> to
 def loss_gradient(spec, out: torch.Tensor, y: torch.Tensor, task: str) -> tuple[torch.Tensor, torch.Tensor]:
     """Each stacked network's loss ``[K]`` and dL/dlogits ``[K, N, outputs]`` for logits
     ``[K, N, outputs]`` and targets ``[K, N]``: written out for the common losses
-    (``LossSpec.gradient``), else by autograd on each network's loss alone (a handful of operations)."""
-    if spec.gradient is not None:
-        written = spec.gradient(out, y, task)
+    (``LossSpec.rows``), else by autograd on each network's loss alone (a handful of operations)."""
+    if spec.rows is not None:
+        written = spec.rows(out, y, task, 1 / y.shape[-1])
         if written is not None:
-            return written
+            return written[0].mean(-1), written[1]
     values, grads = [], []
     for o, t in zip(out, y):
         leaf = o.detach().requires_grad_()

@@ -56,11 +56,16 @@ def stack_key(trainer) -> tuple | None:
 def score(out: torch.Tensor, y: torch.Tensor, task: str, positive: torch.Tensor | None = None) -> torch.Tensor:
     """Correct predictions (classification) or the sum of squared errors (regression), over the
     rows (dim -2 of ``out``, -1 of ``y``): a scalar for one network, ``[K]`` for a stack."""
+    return row_scores(out, y, task, positive).sum(-1, dtype=out.dtype)
+
+
+def row_scores(out: torch.Tensor, y: torch.Tensor, task: str, positive: torch.Tensor | None = None) -> torch.Tensor:
+    """What ``score`` adds up, row by row: whether each prediction is right, or its squared error."""
     if task == REGRESSION:
-        return (out[..., 0] - y).pow(2).sum(-1)
+        return (out[..., 0] - y).square()
     if out.shape[-1] == 1:
-        return ((out[..., 0] > 0) == (y > 0.5 if positive is None else positive)).sum(-1, dtype=out.dtype)
-    return (out.argmax(-1) == y).sum(-1, dtype=out.dtype)
+        return (out[..., 0] > 0) == (y > 0.5 if positive is None else positive)
+    return out.argmax(-1) == y
 
 
 def train(
@@ -187,6 +192,8 @@ class _Stack:
         self.positive = (self.y > 0.5, self.yt > 0.5) if binary else (None, None)
         self.nonnegative = t0._nonnegative
         self.units = sum(t0.config.hidden)
+        self.n = self.X.shape[1]
+        self.whole = self._whole_pass()
         self._rates_key, self._rates = None, (None, None)
         self._last_grads = None
         self._fused: list[int] = []  # members whose last step was a fused call's: their .grad is set at release
@@ -205,6 +212,29 @@ class _Stack:
                 if not alone:
                     p.data = p.data.clone()
 
+    def _whole_pass(self) -> tuple | None:
+        """What one forward pass over every row needs, when one full-batch pass serves the whole
+        epoch (no dropout, no autograd layer, a loss written row by row): the rows (training rows
+        first), their targets, each row's weight in the gradient (1/n for a training row, 0 for
+        a test row) and the sums that split the rows into training and test."""
+        t0 = self.members[0]
+        if t0.batch_size or not self.bp.hand_written or (self.Xt.shape[1] and self.joint is None):
+            return None
+        written = self.loss.rows
+        outputs = self.X.new_zeros(1, 1, self.weights[-1].shape[1])
+        if written is None or written(outputs, self.y[:1, :1], self.task, 1) is None:  # e.g. MSE on classes
+            return None
+        x = self.X if self.joint is None else self.joint
+        y = self.y if self.joint is None else torch.cat([self.y, self.yt], 1)
+        n, rows = self.n, x.shape[1]
+        weight = x.new_zeros(1, rows, 1)
+        weight[:, :n] = 1 / n
+        split = x.new_zeros(1 + (rows > n), rows)
+        split[0, :n] = 1
+        split[-1, n:] = 1
+        positive = y > 0.5 if self.positive[0] is not None else None
+        return x, y, positive, weight, split
+
     def epoch(self) -> list:
         """One epoch of every member, in the article's five steps per batch (zero_grad, forward,
         loss, backward, step): each member's figures for its record (``Trainer._record``), None
@@ -214,6 +244,8 @@ class _Stack:
         both: the test metrics are taken before the update either way. The epoch's figures come
         back in one copy, before the last batch's update, which is when a non-finite loss is caught.
         """
+        if self.whole is not None:
+            return self._whole_epoch()
         bp = self.bp
         test = None
         if self.Xt.shape[1] and self.joint is None:
@@ -239,11 +271,7 @@ class _Stack:
             if b < len(batches) - 1:
                 failed |= {i for i, v in enumerate(objective.tolist()) if not math.isfinite(v)}
                 self._apply(grads, failed)
-        if self.k == 1:
-            norms = torch.stack(torch._foreach_norm(grads))[None]
-        else:
-            norms = torch.stack([torch.linalg.vector_norm(g, dim=tuple(range(1, g.ndim))) for g in grads], 1)
-        columns = [torch.stack(terms, 1), norms]
+        columns = [torch.stack(terms, 1), self._norms(grads)]
         if test is not None:
             columns.append(test)
         columns += [objective[:, None], *mass]
@@ -263,6 +291,47 @@ class _Stack:
                 hidden = v[len(v) - self.units :]
                 figures.append((v[0:n_terms:2], v[1:n_terms:2], sizes, v[n_terms:at], test_values, hidden))
         return figures
+
+    def _whole_epoch(self) -> list:
+        """``epoch`` when one pass serves it all (``_whole_pass``): each row's loss and score and
+        each hidden unit's output size go through one product that sums them over the training
+        rows and over the test rows, and the test rows' gradient is weighted out."""
+        x, y, positive, weight, split = self.whole
+        fwd = self.bp.forward(self.views, x)
+        row_loss, dout = self.loss.rows(fwd.out, y, self.task, weight)
+        columns = torch.stack([row_loss, row_scores(fwd.out, y, self.task, positive)], 2)
+        if fwd.hidden:
+            sizes = (h if plus else h.abs() for h, plus in zip(fwd.hidden, self.nonnegative))
+            columns = torch.cat([columns, *sizes], 2)
+        sums = torch.matmul(split, columns)  # [K, training and test, loss + score + units]
+        grads = self.bp.backward(fwd, dout, self.weights)
+        n = self.n
+        penalty = self._penalty(grads)
+        columns = [sums.flatten(1), self._norms(grads)]
+        if penalty is not None:
+            columns.append((sums[:, 0, 0] / n + penalty)[:, None])
+        values = torch.cat(columns, 1).tolist()
+        width = columns[0].shape[1] // len(split)
+        failed = {i for i, v in enumerate(values) if not math.isfinite(v[-1] if penalty is not None else v[0])}
+        self._apply(grads, failed)
+        m = split.shape[1] - n
+        at = columns[0].shape[1]
+        figures = []
+        for i, v in enumerate(values):
+            if i in self.broken:
+                figures.append(self.broken[i])
+            elif i in failed:
+                figures.append(None)
+            else:
+                test = (v[width] / m, v[width + 1]) if m else None
+                figures.append(([v[0] / n], [v[1]], [n], v[at : at + len(grads)], test, v[2:width]))
+        return figures
+
+    def _norms(self, grads) -> torch.Tensor:
+        """Each member's gradient norms, tensor by tensor, as ``[K, tensors]``."""
+        if self.k == 1:
+            return torch.stack(torch._foreach_norm(grads))[None]
+        return torch.stack([torch.linalg.vector_norm(g, dim=tuple(range(1, g.ndim))) for g in grads], 1)
 
     def outputs(self, which: list[int]) -> list:
         """What ``predict`` gives for the training points, for the members ``which``, in one pass."""
@@ -284,8 +353,8 @@ class _Stack:
         spec = self.loss
         if self.k == 1:  # the loss alone: one fused call where the written gradient takes five
             loss = spec.fn(out[0], y[0], self.task)[None]
-        elif spec.gradient is not None and (written := spec.gradient(out, y, self.task)) is not None:
-            loss = written[0]
+        elif spec.rows is not None and (written := spec.rows(out, y, self.task, 1 / y.shape[-1])) is not None:
+            loss = written[0].mean(-1)
         else:
             loss = torch.stack([spec.fn(o, t, self.task) for o, t in zip(out, y)])
         return torch.stack([loss, score(out, y, self.task, positive)], 1)
@@ -306,10 +375,15 @@ class _Stack:
         return batches
 
     def _add_penalty(self, loss, grads):
-        """Each member's objective (its loss plus its L1/L2 on the weights), with the penalty's
-        gradient added to ``grads``. The rates are read each epoch: they may change mid-run."""
+        """Each member's objective: its loss plus its L1/L2 on the weights (see ``_penalty``)."""
+        penalty = self._penalty(grads)
+        return loss if penalty is None else loss + penalty
+
+    def _penalty(self, grads):
+        """Each member's L1/L2 penalty on the weights ``[K]``, its gradient added to ``grads``; None
+        when no member has one. The rates are read each epoch: they may change mid-run."""
         if not any(t.config.l1 or t.config.l2 for t in self.members):
-            return loss
+            return None
         rates = tuple((t.config.l1, t.config.l2) for t in self.members)
         if rates != self._rates_key:
             ref = self.weights[0]
@@ -325,7 +399,7 @@ class _Stack:
             if l2 is not None:
                 grads[i] = grads[i] + (2 * l2)[:, None, None] * w
                 penalty = penalty + l2 * w.pow(2).sum((1, 2))
-        return loss + penalty
+        return penalty
 
     def _apply(self, grads, skip: set[int]) -> None:
         """Each member's step with its own gradients (a member that failed skips it): plain SGD,

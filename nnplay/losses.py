@@ -62,9 +62,12 @@ class LossSpec:
     tasks: tuple[str, ...]
     fn: Callable  # (logits, targets, task) -> scalar
     class_outputs: bool  # classification: one logit per class (True) or a single logit (False)
-    # (logits [K, N, outputs], targets [K, N], task) -> (losses [K], dloss/dlogits) written out, for
-    # the common losses; the others are differentiated by autograd (nnplay.backprop.loss_gradient).
-    gradient: Callable | None = None
+    # (logits [K, N, outputs], targets [K, N], task, weight) -> (each row's loss [K, N], dloss/dlogits
+    # with row j's term scaled by weight[..., j, 0]) written out, for the common losses: with weight
+    # 1/N it is the gradient of the mean, and a weight of 0 leaves a row out of the gradient while
+    # its loss is still measured (nnplay.engine passes test rows along that way). The others are
+    # differentiated by autograd (nnplay.backprop.loss_gradient).
+    rows: Callable | None = None
 
     def outputs(self, task: str, n_classes: int) -> tuple[int, str]:
         """(output units, head) this loss needs on this task."""
@@ -85,33 +88,33 @@ def _plain(fn):
     return lambda out, y, task: fn(out, y)
 
 
-# Each gradient is the formula autograd's own backward of that loss evaluates (mean reduction), for
-# K networks at once: logits [K, N, outputs], targets [K, N] -> each network's loss [K] and dL/dlogits.
-def _bce_gradient(out, y, task):
-    loss = F.binary_cross_entropy_with_logits(out[..., 0], y, reduction="none").mean(-1)
-    return loss, (torch.sigmoid(out) - y[..., None]) / y.shape[-1]
+# Each is the formula autograd's own backward of that loss evaluates, for K networks at once.
+def _bce_rows(out, y, task, weight):
+    rows = torch.binary_cross_entropy_with_logits(out[..., 0], y, None, None, 0)  # 0: no reduction
+    return rows, (torch.sigmoid(out) - y[..., None]) * weight
 
 
-def _cross_entropy_gradient(out, y, task):
+def _cross_entropy_rows(out, y, task, weight):
     log_p = F.log_softmax(out, dim=-1)
-    picked = log_p.gather(-1, y[..., None])
-    grad = log_p.exp().scatter_add_(-1, y[..., None], torch.full_like(picked, -1.0))
-    return -picked[..., 0].mean(-1), grad / y.shape[-1]
+    index = y[..., None]
+    picked = log_p.gather(-1, index)
+    grad = log_p.exp().scatter_add_(-1, index, torch.full_like(picked, -1.0))
+    return -picked[..., 0], grad * weight
 
 
-def _mse_gradient(out, y, task):
+def _mse_rows(out, y, task, weight):
     if task != REGRESSION:
         return None
-    error = out[..., 0] - y
-    return error.pow(2).mean(-1), (error * (2 / y.shape[-1]))[..., None]
+    error = out - y[..., None]
+    return error[..., 0].square(), error * (2 * weight)
 
 
 LOSSES: dict[str, LossSpec] = {
-    "bce": LossSpec("Binary cross-entropy", (BINARY,), _plain(_bce), False, _bce_gradient),
-    "cross_entropy": LossSpec("Cross-entropy", CLASSIFY, _plain(_cross_entropy), True, _cross_entropy_gradient),
+    "bce": LossSpec("Binary cross-entropy", (BINARY,), _plain(_bce), False, _bce_rows),
+    "cross_entropy": LossSpec("Cross-entropy", CLASSIFY, _plain(_cross_entropy), True, _cross_entropy_rows),
     "nll": LossSpec("Negative log-likelihood", CLASSIFY, _plain(_nll), True),
     "kl_div": LossSpec("KL divergence", CLASSIFY, _plain(_kl), True),
-    "mse": LossSpec("Mean squared error", (REGRESSION, *CLASSIFY), _pointwise(F.mse_loss), False, _mse_gradient),
+    "mse": LossSpec("Mean squared error", (REGRESSION, *CLASSIFY), _pointwise(F.mse_loss), False, _mse_rows),
     "mae": LossSpec("Mean absolute error (L1)", (REGRESSION, *CLASSIFY), _pointwise(F.l1_loss), False),
     "huber": LossSpec("Huber (smooth L1)", (REGRESSION, *CLASSIFY), _pointwise(F.smooth_l1_loss), False),
 }

@@ -124,8 +124,8 @@ def test_the_written_out_loss_gradients_equal_autograd():
         leaf = out.clone().requires_grad_()
         value = spec.fn(leaf, y, task)
         (expected,) = torch.autograd.grad(value, leaf)
-        got_value, got = spec.gradient(out, y, task)
-        assert got_value.item() == pytest.approx(value.item(), rel=1e-12), name
+        rows, got = spec.rows(out, y, task, 1 / len(y))
+        assert rows.mean().item() == pytest.approx(value.item(), rel=1e-12), name
         assert torch.allclose(got, expected, rtol=1e-12, atol=1e-15), name
 
 
@@ -148,7 +148,9 @@ PATH_CONFIGS = {
     ),
     "regression": Config(n_samples=200, epochs=40, dataset="sine", loss="huber", schedule="cosine"),
     "custom": Config(n_samples=200, epochs=40, loss="custom", activation=("custom",), test_fraction=0),
-    "zeros": Config(n_samples=200, epochs=40, init="zeros", hidden=(4,)),
+    # SGD: from zero weights the output bias's gradient is zero but for rounding, whose sign
+    # depends on the order rows are summed in, and Adam's first step turns any sign into a full step.
+    "zeros": Config(n_samples=200, epochs=40, init="zeros", hidden=(4,), optimizer="sgd", lr=0.1),
     "none": Config(n_samples=200, epochs=40, hidden=()),
     "nesterov": Config(n_samples=200, epochs=40, optimizer="sgd", momentum=0.9, nesterov=True),
 }
