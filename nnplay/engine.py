@@ -22,7 +22,6 @@ import time
 from collections.abc import Callable, Sequence
 
 import torch
-from torch.optim import adam
 
 from . import backprop
 from .data import REGRESSION
@@ -197,10 +196,13 @@ class _Stack:
         self._rates_key, self._rates = None, (None, None)
         self._last_grads = None
         self._fused: list[int] = []  # members whose last step was a fused call's: their .grad is set at release
+        self._ready: set[int] = set()  # members whose fused Adam has its state set up (see _fused_groups)
+        self._steps: tuple[list[int], torch.Tensor] | None = None  # their step counts, side by side
 
     def release(self) -> None:
-        """Every member's parameters and gradients in storage of its own again (and in ``.grad``,
-        the last step's gradients, as backward would leave them)."""
+        """Every member's parameters, gradients and step counts in storage of its own again (and
+        in ``.grad``, the last step's gradients, as backward would leave them)."""
+        self._share_steps([])
         last, alone = self._last_grads, self.k == 1
         from_last = set(range(self.k)) if last is not None and not self._fused else set(self._fused)
         for i, t in enumerate(self.members):
@@ -401,6 +403,47 @@ class _Stack:
                 penalty = penalty + l2 * w.pow(2).sum((1, 2))
         return penalty
 
+    def _fused_groups(self, skip: set[int]) -> dict[tuple, list[int]]:
+        """Members whose step is fused Adam (or AdamW) with its state set up, by their settings:
+        each group steps as one call of the kernel their own ``step()`` would call, without its
+        Python around it (measured: a third of a lone default epoch). A member's first step sets
+        its state up itself."""
+        groups: dict[tuple, list[int]] = {}
+        for i, t in enumerate(self.members):
+            opt = t.optimizer
+            if i in skip or not isinstance(opt, torch.optim.Adam) or len(opt.param_groups) != 1:
+                continue
+            g = opt.param_groups[0]
+            if not g.get("fused") or g["amsgrad"] or g["maximize"] or g.get("capturable") or g.get("differentiable"):
+                continue
+            if i not in self._ready:
+                if any("step" not in opt.state.get(p, ()) for p in t._params):
+                    continue
+                self._ready.add(i)
+            key = (g["lr"], tuple(g["betas"]), g["eps"], g["weight_decay"], bool(g.get("decoupled_weight_decay")))
+            groups.setdefault(key, []).append(i)
+        ready = sorted(i for group in groups.values() for i in group)
+        if self._steps is None or ready != self._steps[0]:
+            self._share_steps(ready)
+        return groups
+
+    def _share_steps(self, which: list[int]) -> None:
+        """Let the step counts of members ``which`` be views of one tensor, so that one call counts
+        them all up (one each for each parameter: the fused kernel reads them one by one); the
+        members' step counts before that go back to tensors of their own."""
+        if self._steps is not None:
+            for i in self._steps[0]:
+                for p in self.members[i]._params:
+                    state = self.members[i].optimizer.state[p]
+                    state["step"] = state["step"].clone()
+        self._steps = None
+        if which:
+            states = [self.members[i].optimizer.state[p] for i in which for p in self.members[i]._params]
+            shared = torch.stack([s["step"] for s in states])
+            for state, view in zip(states, shared.unbind(0)):
+                state["step"] = view
+            self._steps = (which, shared)
+
     def _apply(self, grads, skip: set[int]) -> None:
         """Each member's step with its own gradients (a member that failed skips it): plain SGD,
         the article's, as one call for the whole stack; fused Adam and AdamW as one call for the
@@ -419,34 +462,34 @@ class _Stack:
             self._last_grads, self._fused = grads, []
             return
         per_member = list(zip(*(g.unbind(0) for g in grads)))
-        together = {} if self.k == 1 else _fused_groups(members, skip | set(self.broken))
+        together = self._fused_groups(skip | set(self.broken))
         self._last_grads = grads if together else None
         self._fused = [i for group in together.values() for i in group]
+        if together:
+            stepping = sorted(self._fused)
+            if stepping == self._steps[0]:
+                self._steps[1].add_(1)  # every step count of every member stepped here, in one call
+            else:
+                steps = [members[i].optimizer.state[p]["step"] for i in stepping for p in members[i]._params]
+                torch._foreach_add_(steps, 1)
         for (lr, betas, eps, weight_decay, decoupled), group in together.items():
             # One fused Adam call for every member with these settings: the very kernel each
             # member's own step() calls for its own tensors, each tensor with its own moments and step.
-            params = [p for i in group for p in members[i]._params]
             states = [members[i].optimizer.state[p] for i in group for p in members[i]._params]
-            adam._fused_adam(
-                params,
+            (torch._fused_adamw_ if decoupled else torch._fused_adam_)(
+                [p for i in group for p in members[i]._params],
                 [g for i in group for g in per_member[i]],
                 [s["exp_avg"] for s in states],
                 [s["exp_avg_sq"] for s in states],
                 [],
                 [s["step"] for s in states],
-                None,
-                None,
                 amsgrad=False,
-                has_complex=False,
+                lr=lr,
                 beta1=betas[0],
                 beta2=betas[1],
-                lr=lr,
                 weight_decay=weight_decay,
                 eps=eps,
                 maximize=False,
-                capturable=False,
-                differentiable=False,
-                decoupled_weight_decay=decoupled,
             )
         fused = set(self._fused)
         for i, t in enumerate(members):
@@ -460,24 +503,6 @@ class _Stack:
                 if not self.tolerant:
                     raise
                 self.broken[i] = exc
-
-
-def _fused_groups(members, skip) -> dict[tuple, list[int]]:
-    """Members whose step is fused Adam (or AdamW) with its state set up, by their settings: a
-    group of two or more steps as one call. A member's first step sets its state up itself."""
-    groups: dict[tuple, list[int]] = {}
-    for i, t in enumerate(members):
-        opt = t.optimizer
-        if i in skip or not isinstance(opt, torch.optim.Adam) or len(opt.param_groups) != 1:
-            continue
-        g = opt.param_groups[0]
-        if not g.get("fused") or g["amsgrad"] or g["maximize"] or g.get("capturable") or g.get("differentiable"):
-            continue
-        if any("step" not in opt.state.get(p, ()) for p in t._params):
-            continue
-        key = (g["lr"], tuple(g["betas"]), g["eps"], g["weight_decay"], bool(g.get("decoupled_weight_decay")))
-        groups.setdefault(key, []).append(i)
-    return {key: group for key, group in groups.items() if len(group) > 1}
 
 
 def _stacked(tensors: list[torch.Tensor]) -> torch.Tensor:
