@@ -144,9 +144,9 @@ def _train_group(trainers, members: list[int], quotas, done, deadline, errors, f
                             raise
                         errors[i] = exc
                         leaving.append(i)
-                for j, outputs in zip(due, stack.outputs(due)):
+                for j, (outputs, params) in zip(due, stack.outputs(due)):
                     t = stack.members[j]
-                    t._snapshot(outputs)
+                    t._snapshot(outputs, params)
                     if t.finished and members[j] not in leaving:  # its outputs were not finite
                         leaving.append(members[j])
                 if let_go is not None:
@@ -335,12 +335,14 @@ class _Stack:
             return torch.stack(torch._foreach_norm(grads))[None]
         return torch.stack([torch.linalg.vector_norm(g, dim=tuple(range(1, g.ndim))) for g in grads], 1)
 
-    def outputs(self, which: list[int]) -> list:
-        """What ``predict`` gives for the training points, for the members ``which``, in one pass."""
+    def outputs(self, which: list[int]) -> list[tuple]:
+        """For the members ``which``, in one pass: what ``predict`` gives for the training points,
+        and a CPU copy of the parameters (one copy of each stacked tensor, each member's a view)."""
         if not which:
             return []
         index = torch.tensor(which, device=self.X.device)
-        weights = self.weights if len(which) == self.k else [w.index_select(0, index) for w in self.weights]
+        weights = [w.index_select(0, index) for w in self.weights]  # a copy, even of all
+        copies = [w.to("cpu") for w in weights]
         x = self.X if len(which) == self.k else self.X.index_select(0, index)
         out = self.bp.forward(backprop.layer_views(weights), x, train=False).out
         head = self.members[0].model.head
@@ -348,7 +350,8 @@ class _Stack:
             out = torch.sigmoid(out)
         elif isinstance(head, torch.nn.Softmax):
             out = torch.softmax(out, -1)
-        return [self.members[k]._readable(o) for k, o in zip(which, out)]
+        params = zip(*(w.unbind(0) for w in copies))
+        return [(self.members[k]._readable(o), p) for k, o, p in zip(which, out, params)]
 
     def _terms(self, out, y, positive) -> torch.Tensor:
         """Each member's loss and score on these rows, as ``[K, 2]``."""

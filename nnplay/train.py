@@ -6,6 +6,7 @@ import contextlib
 import copy
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -413,9 +414,10 @@ class Trainer:
         self._scratch.load_state_dict(self.snapshots.at(epoch).params)
         return self._scratch
 
-    def _snapshot(self, outputs: np.ndarray | None = None) -> None:
+    def _snapshot(self, outputs: np.ndarray | None = None, params: Sequence[torch.Tensor] | None = None) -> None:
         """Keep the weights as they are now and the training points' outputs (``outputs``, as
-        ``predict`` gives them, when the engine worked them out with a group's)."""
+        ``predict`` gives them, and ``params``, a CPU copy of the parameters, when the engine
+        worked them out with a group's)."""
         if self.diverged:
             return
         outputs = self.predict(self.X_train) if outputs is None else outputs
@@ -424,8 +426,9 @@ class Trainer:
             return
         if self.task == MULTICLASS:
             outputs = outputs[np.arange(len(outputs)), self.data.y_train]
-        params = {k: p.detach().to("cpu", copy=True) for k, p in zip(self._param_names, self._params)}
-        self.snapshots.add(Snapshot(self.epoch, params, outputs.astype(np.float32)))
+        if params is None:
+            params = [p.detach().to("cpu", copy=True) for p in self._params]
+        self.snapshots.add(Snapshot(self.epoch, dict(zip(self._param_names, params)), outputs.astype(np.float32)))
 
     def boundary(self, epoch: int | None = None, resolution: int | None = None, axes=(0, 1)) -> Grid:
         """The model's output over the input plane (raw inputs ``axes``, others at their mean),
