@@ -295,29 +295,26 @@ class _Stack:
         return figures
 
     def _whole_epoch(self) -> list:
-        """``epoch`` when one pass serves it all (``_whole_pass``): each row's loss and score and
-        each hidden unit's output size go through one product that sums them over the training
-        rows and over the test rows, and the test rows' gradient is weighted out."""
+        """``epoch`` when one pass serves it all (``_whole_pass``): products sum each row's loss
+        and score over the training rows and over the test rows, and each hidden unit's output
+        size over the training rows; the test rows' gradient is weighted out."""
         x, y, positive, weight, split = self.whole
         fwd = self.bp.forward(self.views, x)
         row_loss, dout = self.loss.rows(fwd.out, y, self.task, weight)
-        columns = torch.stack([row_loss, row_scores(fwd.out, y, self.task, positive)], 2)
-        if fwd.hidden:
-            sizes = (h if plus else h.abs() for h, plus in zip(fwd.hidden, self.nonnegative))
-            columns = torch.cat([columns, *sizes], 2)
-        sums = torch.matmul(split, columns)  # [K, training and test, loss + score + units]
+        terms = torch.stack([row_loss, row_scores(fwd.out, y, self.task, positive)], 2)
+        columns = [torch.matmul(split, terms).flatten(1)]  # [K, (loss, score) of training, then test]
+        columns += [torch.matmul(split[0], h if plus else h.abs()) for h, plus in zip(fwd.hidden, self.nonnegative)]
         grads = self.bp.backward(fwd, dout, self.weights)
         n = self.n
         penalty = self._penalty(grads)
-        columns = [sums.flatten(1), self._norms(grads)]
+        columns.append(self._norms(grads))
         if penalty is not None:
-            columns.append((sums[:, 0, 0] / n + penalty)[:, None])
+            columns.append((columns[0][:, 0] / n + penalty)[:, None])
         values = torch.cat(columns, 1).tolist()
-        width = columns[0].shape[1] // len(split)
         failed = {i for i, v in enumerate(values) if not math.isfinite(v[-1] if penalty is not None else v[0])}
         self._apply(grads, failed)
         m = split.shape[1] - n
-        at = columns[0].shape[1]
+        at = 2 * len(split)
         figures = []
         for i, v in enumerate(values):
             if i in self.broken:
@@ -325,8 +322,10 @@ class _Stack:
             elif i in failed:
                 figures.append(None)
             else:
-                test = (v[width] / m, v[width + 1]) if m else None
-                figures.append(([v[0] / n], [v[1]], [n], v[at : at + len(grads)], test, v[2:width]))
+                test = (v[2] / m, v[3]) if m else None
+                hidden = v[at : at + self.units]
+                norms = v[at + self.units : at + self.units + len(grads)]
+                figures.append(([v[0] / n], [v[1]], [n], norms, test, hidden))
         return figures
 
     def _norms(self, grads) -> torch.Tensor:

@@ -3,6 +3,7 @@
 import json
 
 import pytest
+import torch
 
 from nnplay import bench, charts
 from nnplay.__main__ import main
@@ -33,6 +34,8 @@ def test_bench_command_quick_json(capsys):
     out = json.loads(capsys.readouterr().out)
     for key in (
         "engine_vs_seed",
+        "engine_split_vs_seed",
+        "engine_vs_sklearn_200",
         "sklearn_vs_seed",
         "sweep16_per_model_vs_seed",
         "minibatch_engine_vs_sklearn",
@@ -45,6 +48,7 @@ def test_bench_command_quick_json(capsys):
     ):
         assert key in out
     assert out["equal_loss"] is True and out["redraw_kb"] > 0
+    assert ("cuda_graphs" in out) != torch.cuda.is_available()  # a GPU row is never left blank
     # The network's row measures the network diagram as the Playground sends it, and a frame counts it.
     figure = charts.trainer_network_chart(Trainer(Config(epochs=50)).run()).wire()
     sent = sum(map(len, figure.pop("datasets").values())) + len(json.dumps(figure))
