@@ -254,11 +254,17 @@ def train_frame(server, budget, playing: int, page_run: bool, bar):
     # A page alone is drawn at the schedule's epochs, however long a frame takes.
     busy = ticks > 1 and playing > 1 and not page_run
     due = ss.get("last_frame", 0.0) + budget.interval(playing) if busy else math.inf
+    # A busy page's first frame after a gap (Play, the untrained moment, a late tick) is drawn as
+    # soon as its epochs are trained, within a redraw interval: drawn at once it showed nothing new,
+    # and the counter stood still for another interval (the longest stalls at 50 sessions).
+    fresh = busy and due <= time.monotonic()
+    if fresh:
+        due = time.monotonic() + budget.interval(playing)
     counter = Counter(bar)
     try:
         while time.monotonic() < due:
             if server.wait(request, min(0.5, due - time.monotonic())):
-                if not busy or request.error or request.cancelled or trainer.finished:
+                if not busy or fresh or request.error or request.cancelled or trainer.finished:
                     break
                 request = ask()  # the next frame's epochs, trained while this page waits
             ss.get("running")
