@@ -173,7 +173,10 @@ def test_lesson_3_overfitting():
     config = _lesson(2)
     trainer = Trainer(config).run()
     end, history = trainer.evaluate(), trainer.history
-    assert end["train_accuracy"] == 1.0 and 0.58 < end["test_accuracy"] < 0.7  # "near 64%"
+    # "Train accuracy reaches 100%": it does, then wavers a point or two as Adam goes on (where it
+    # ends depends on the last bits of the arithmetic); test accuracy "near 64%".
+    assert history["train_accuracy"].max() == 1.0 and end["train_accuracy"] >= 0.97
+    assert 0.58 < end["test_accuracy"] < 0.7
     assert history["test_loss"].idxmin() < 10 and end["test_loss"] > 3  # lowest early, "about 4"
     l2 = _accuracy(config, l2=0.003)
     assert abs(l2["train_accuracy"] - 0.79) < 0.03 and abs(l2["test_accuracy"] - 0.77) < 0.03
