@@ -295,8 +295,10 @@ class Pace:
     """How often each playing session's page is redrawn, so that drawing all of them takes at most
     ``share`` of the server's CPU: with ``playing`` sessions whose redraws cost ``cost`` seconds
     of CPU each, every page waits ``playing * cost / share`` seconds between frames (at least
-    ``tick``) and trains that many ticks' worth of epochs per frame. Past ``longest`` seconds
-    between frames, sessions wait in line instead (``capacity``).
+    ``tick``, at most ``longest``) and trains that many ticks' worth of epochs per frame. Sessions
+    wait in line only past what ``line_share`` of the CPU can redraw every ``longest`` seconds
+    (``capacity``): a session in line stands still, one redrawn less often does not (its room
+    trains it on, and its epoch counter follows).
 
     A redraw's cost is measured as the whole process sees it, every ``window`` seconds: the CPU
     the process spent (``clock``, every thread: scripts, Streamlit's own and the websocket's)
@@ -309,11 +311,13 @@ class Pace:
         longest: float = 2.5,
         cost: float = 0.05,
         *,
+        line_share: float | None = None,
         training: Callable[[], float] = lambda: 0.0,
         clock: Callable[[], float] = time.process_time,
         window: float = 2.0,
     ):
         self.tick, self.share, self.longest = tick, share, longest
+        self.line_share = share if line_share is None else line_share
         self.cost = cost  # seconds of CPU per redraw, as last measured
         self._training, self._clock, self._window = training, clock, window
         self._redraws = 0
@@ -343,4 +347,4 @@ class Pace:
 
     def capacity(self) -> int:
         """Sessions that can play with a frame at least every ``longest`` seconds."""
-        return max(1, int(self.longest * self.share / self.cost))
+        return max(1, int(self.longest * self.line_share / self.cost))

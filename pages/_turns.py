@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import time
 import uuid
+from collections.abc import Callable
 
 import streamlit as st
 from streamlit import runtime
@@ -39,24 +40,26 @@ def _make_slots() -> TrainerSlots:
 
 _SLOTS = _make_slots()
 _ROOM = Room(alive=_connected, round_seconds=min(0.25, LIMITS.tick_seconds))
-# 60% of the server's CPU for redrawing pages (training and the rest of Streamlit take the
-# remainder); a page waits at most 5 s for its next frame, past that sessions wait in line. A line
-# stands still for a whole run, so a page that waits a few seconds is the lesser stall.
-_PACE = Pace(TICK_SECONDS, share=0.6, longest=5.0, training=lambda: _ROOM.cpu)
+# 35% of the server's CPU for redrawing pages, the rest for training and Streamlit's own work: at 50
+# sessions, 60% left the room too little and the runs took 3.5 times a lone one. A page waits at most
+# 5 s for its next frame; sessions wait in line only past what 90% of the CPU can redraw that often,
+# since a session in line stands still for a whole run while a page redrawn less often goes on.
+_PACE = Pace(TICK_SECONDS, share=0.35, line_share=0.9, longest=5.0, training=lambda: _ROOM.cpu)
 _DRAWING = Turns()  # Playground frames are drawn one at a time (see nnplay.room.Turns)
 WAIT_SECONDS = 30.0  # longest a tick waits in line (a click or a closed tab ends the wait sooner)
 
 
 @contextlib.contextmanager
-def drawing():
+def drawing(waiting: Callable[[], None] = lambda: None):
     """This session's turn to draw a frame (server-wide, one at a time, in the order asked).
     Waiting looks at the session state every half second, a point where Streamlit can stop the run
     (Pause, a closed tab): the place in line is given up then. Not more often: fifty pages waking
-    ten times a second to look cost more than their drawing."""
+    ten times a second to look cost more than their drawing. ``waiting`` is called then too."""
     ticket = _DRAWING.join()
     try:
         while not _DRAWING.wait(ticket, 0.5):
             st.session_state.get("running")
+            waiting()
         yield
     finally:
         _DRAWING.leave(ticket)

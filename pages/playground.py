@@ -123,7 +123,8 @@ def live():
             granted = slots.acquire(me, timeout=0.5)
             ss.get("running")
         if granted:
-            trained = train_frame(server, budget, slots.busy()[0], page_run, bar)
+            counter = Counter(bar)
+            trained = train_frame(server, budget, slots.busy()[0], page_run, counter)
             if slots.turn_over(me, LIMITS.turn_seconds):
                 slots.release(me)  # the next tick queues again, behind those who waited
     if trainer.finished or not ss.running:
@@ -133,7 +134,8 @@ def live():
         ss.running = False
         st.rerun()  # the whole page, so the ticking stops
     lock = ss.lock
-    with drawing():
+    # While this page waits its turn to draw, the room may still be training its frame: the counter follows.
+    with drawing(counter if trained is not None and trained.playing > 1 else lambda: None):
         # The room may still be training this frame: it lets go of it after the epoch in training
         # and passes it over while its lock is held. Wanted only until the lock is ours: a wish
         # left standing (a run stopped here) would keep the room from the frame for good.
@@ -229,16 +231,18 @@ def show(bar, notice, trained, held):
         with b:
             drift_section()
     timeline_section()
-    if trained is not None:
-        budget.drawn()
+    # Every drawing counts, not only trained frames: a redraw's cost is the process's CPU over the
+    # redraws, and uncounted ones (Play, Reset, a page waiting in line) made it look several times
+    # dearer, so fewer sessions were let play, so more waited and redrew uncounted.
+    budget.drawn()
 
 
-def train_frame(server, budget, playing: int, page_run: bool, bar):
+def train_frame(server, budget, playing: int, page_run: bool, counter: "Counter"):
     """This tick's frame, trained by the server's room. Alone, a frame is drawn when its epochs
     (the frame schedule's) are trained. In a busy room a page is redrawn less often (the redraw
     budget) and its frame trains that many ticks' worth of epochs, so the run keeps its pace; while
     the page waits for its redraw the room goes on training it, a frame's worth at a time, and the
-    epoch counter (``bar``) follows. A frame the room has not trained by then is drawn as far as it
+    epoch counter (``counter``) follows. A frame the room has not trained by then is drawn as far as it
     got.
     Waiting blocks the tick (the browser's next ones merge into one rerun); each look at the
     session state is a point where Streamlit can stop it (Pause, a closed tab)."""
@@ -260,7 +264,6 @@ def train_frame(server, budget, playing: int, page_run: bool, bar):
     fresh = busy and due <= time.monotonic()
     if fresh:
         due = time.monotonic() + budget.interval(playing)
-    counter = Counter(bar)
     try:
         while time.monotonic() < due:
             if server.wait(request, min(0.5, due - time.monotonic())):

@@ -42,7 +42,9 @@ def _a_fresh_redraw_budget(monkeypatch):
     from nnplay.room import Pace
 
     budget = pages._turns._PACE
-    fresh = Pace(budget.tick, share=budget.share, longest=budget.longest, training=budget._training)
+    fresh = Pace(
+        budget.tick, share=budget.share, line_share=budget.line_share, longest=budget.longest, training=budget._training
+    )
     monkeypatch.setattr(pages._turns, "_PACE", fresh)
 
 

@@ -270,6 +270,8 @@ def test_pace_spreads_a_redraw_budget_over_the_room():
         cpu[0] += 0.05
         pace.drawn()
     assert pace.cost == pytest.approx(0.05, rel=0.01) and pace.capacity() == 25
+    wider = Pace(0.15, share=0.5, line_share=0.9, longest=2.5, cost=0.05)
+    assert wider.interval(40) == 2.5 and wider.capacity() == 45  # the line starts later than the budget's share
 
 
 def test_turns_go_one_at_a_time_in_the_order_asked():
