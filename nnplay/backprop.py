@@ -54,7 +54,7 @@ class Pass:
 class Backprop:
     """Forward and backward passes, without an autograd graph, of K networks of one ``Network``'s
     shape stacked on a leading dimension: layer i's weight ``[K, out, in]`` and bias ``[K, out]``
-    (a lone network is K = 1, its parameters viewed as such). ``torch.baddbmm`` runs all K at once."""
+    (a lone network is K = 1, its parameters viewed as such). ``torch.bmm`` runs all K at once."""
 
     def __init__(self, model: Network):
         known = [ACTIVATIONS.get(name) for name in model.activation_names]

@@ -964,3 +964,17 @@ def test_a_network_the_room_cannot_train_stops_with_the_error_as_text(monkeypatc
     assert any("could not train this network" in e for e in shown), shown
     assert any(literal("**bold** [x](//example.invalid)") in e for e in shown), shown
     assert at.session_state["running"] is False
+
+
+def test_every_drawing_counts_toward_a_redraws_cost():
+    """The redraw budget divides the process's CPU by the redraws: a page drawn without training
+    (Play's page run, the untrained moment, Pause) counts too. Counting only trained frames made a
+    redraw look several times dearer at 50 sessions, and the line held sessions back."""
+    import pages._turns
+
+    budget = pages._turns.pace()
+    at = ok(app(autoplay="0"))
+    before = budget._redraws
+    ok(at.run())  # nothing trained: the page waits for Play
+    assert at.session_state["trainer"].epoch == 0
+    assert budget._redraws == before + 1
