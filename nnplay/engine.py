@@ -17,6 +17,7 @@ keeps autograd's path in the Trainer.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
@@ -192,7 +193,14 @@ class _Stack:
         self.nonnegative = t0._nonnegative
         self.units = sum(t0.config.hidden)
         self.n = self.X.shape[1]
-        self.whole = self._whole_pass()
+        written = self.loss.rows
+        outputs = self.X.new_zeros(1, 1, self.weights[-1].shape[1])
+        written = written is not None and written(outputs, self.y[:1, :1], self.task, 1) is not None
+        # Without autograd anywhere in the pass (no autograd layer, a loss written row by row), the
+        # pass runs in inference mode: no version counters, no view tracking (a lone epoch 15% less).
+        # The steps run outside it: an optimizer's state must stay ordinary tensors.
+        self.inference = torch.inference_mode if self.bp.hand_written and written else contextlib.nullcontext
+        self.whole = self._whole_pass() if written else None
         self._rates_key, self._rates = None, (None, None)
         self._last_grads = None
         self._fused: list[int] = []  # members whose last step was a fused call's: their .grad is set at release
@@ -208,7 +216,7 @@ class _Stack:
         for i, t in enumerate(self.members):
             for j, p in enumerate(t._params):
                 if last is not None and i in from_last:
-                    p.grad = last[j][i] if alone else last[j][i].clone()
+                    p.grad = last[j][i].clone()  # its own storage, and not an inference tensor
                 elif p.grad is not None and not alone:
                     p.grad = p.grad.clone()
                 if not alone:
@@ -221,10 +229,6 @@ class _Stack:
         a test row) and the sums that split the rows into training and test."""
         t0 = self.members[0]
         if t0.batch_size or not self.bp.hand_written or (self.Xt.shape[1] and self.joint is None):
-            return None
-        written = self.loss.rows
-        outputs = self.X.new_zeros(1, 1, self.weights[-1].shape[1])
-        if written is None or written(outputs, self.y[:1, :1], self.task, 1) is None:  # e.g. MSE on classes
             return None
         x = self.X if self.joint is None else self.joint
         y = self.y if self.joint is None else torch.cat([self.y, self.yt], 1)
@@ -248,36 +252,40 @@ class _Stack:
         """
         if self.whole is not None:
             return self._whole_epoch()
-        bp = self.bp
+        bp, inference = self.bp, self.inference
         test = None
         if self.Xt.shape[1] and self.joint is None:
-            test = self._terms(bp.forward(self.views, self.Xt, train=False).out, self.yt, self.positive[1])
+            with inference():
+                test = self._terms(bp.forward(self.views, self.Xt, train=False).out, self.yt, self.positive[1])
         batches = self._batches()
         terms, sizes, mass = [], [], None
         failed: set[int] = set()
         for b, (xb, yb, positive) in enumerate(batches):
             n = xb.shape[1]
-            fwd = bp.forward(self.views, xb if self.joint is None else self.joint)
-            out = fwd.out if self.joint is None else fwd.out[:, :n]
-            if self.joint is not None:
-                test = self._terms(fwd.out[:, n:], self.yt, self.positive[1])
-            loss, dout = backprop.loss_gradient(self.loss, out, yb, self.task)
-            grads = bp.backward(fwd, dout, self.weights)
-            objective = self._add_penalty(loss, grads)
-            terms += (loss, score(out, yb, self.task, positive))
-            sizes.append(n)
-            # A dead unit's outputs are all zero; their summed size is several times cheaper to get than a count.
-            rows = [h if h.shape[1] == n else h[:, :n] for h in fwd.hidden]
-            layer_mass = [h.sum(1) if plus else h.abs().sum(1) for h, plus in zip(rows, self.nonnegative)]
-            mass = layer_mass if mass is None else [a + c for a, c in zip(mass, layer_mass)]
-            if b < len(batches) - 1:
-                failed |= {i for i, v in enumerate(objective.tolist()) if not math.isfinite(v)}
+            with inference():
+                fwd = bp.forward(self.views, xb if self.joint is None else self.joint)
+                out = fwd.out if self.joint is None else fwd.out[:, :n]
+                if self.joint is not None:
+                    test = self._terms(fwd.out[:, n:], self.yt, self.positive[1])
+                loss, dout = backprop.loss_gradient(self.loss, out, yb, self.task)
+                grads = bp.backward(fwd, dout, self.weights)
+                objective = self._add_penalty(loss, grads)
+                terms += (loss, score(out, yb, self.task, positive))
+                sizes.append(n)
+                # A dead unit's outputs are all zero; their summed size is several times cheaper to get than a count.
+                rows = [h if h.shape[1] == n else h[:, :n] for h in fwd.hidden]
+                layer_mass = [h.sum(1) if plus else h.abs().sum(1) for h, plus in zip(rows, self.nonnegative)]
+                mass = layer_mass if mass is None else [a + c for a, c in zip(mass, layer_mass)]
+                finite = objective.tolist() if b < len(batches) - 1 else None
+            if finite is not None:
+                failed |= {i for i, v in enumerate(finite) if not math.isfinite(v)}
                 self._apply(grads, failed)
-        columns = [torch.stack(terms, 1), self._norms(grads)]
-        if test is not None:
-            columns.append(test)
-        columns += [objective[:, None], *mass]
-        values = torch.cat(columns, 1).tolist()
+        with inference():
+            columns = [torch.stack(terms, 1), self._norms(grads)]
+            if test is not None:
+                columns.append(test)
+            columns += [objective[:, None], *mass]
+            values = torch.cat(columns, 1).tolist()
         at = len(values[0]) - self.units - 1  # the objective's column
         failed |= {i for i, v in enumerate(values) if not math.isfinite(v[at])}
         self._apply(grads, failed)
@@ -299,18 +307,20 @@ class _Stack:
         and score over the training rows and over the test rows, and each hidden unit's output
         size over the training rows; the test rows' gradient is weighted out."""
         x, y, positive, weight, split = self.whole
-        fwd = self.bp.forward(self.views, x)
-        row_loss, dout = self.loss.rows(fwd.out, y, self.task, weight)
-        terms = torch.stack([row_loss, row_scores(fwd.out, y, self.task, positive)], 2)
-        columns = [torch.matmul(split, terms).flatten(1)]  # [K, (loss, score) of training, then test]
-        columns += [torch.matmul(split[0], h if plus else h.abs()) for h, plus in zip(fwd.hidden, self.nonnegative)]
-        grads = self.bp.backward(fwd, dout, self.weights)
         n = self.n
-        penalty = self._penalty(grads)
-        columns.append(self._norms(grads))
-        if penalty is not None:
-            columns.append((columns[0][:, 0] / n + penalty)[:, None])
-        values = torch.cat(columns, 1).tolist()
+        with self.inference():
+            fwd = self.bp.forward(self.views, x)
+            row_loss, dout = self.loss.rows(fwd.out, y, self.task, weight)
+            terms = torch.stack([row_loss, row_scores(fwd.out, y, self.task, positive)], 2)
+            columns = [torch.matmul(split, terms).flatten(1)]  # [K, (loss, score) of training, then test]
+            sizes = (h if plus else h.abs() for h, plus in zip(fwd.hidden, self.nonnegative))
+            columns += [torch.matmul(split[0], h) for h in sizes]
+            grads = self.bp.backward(fwd, dout, self.weights)
+            penalty = self._penalty(grads)
+            columns.append(self._norms(grads))
+            if penalty is not None:
+                columns.append((columns[0][:, 0] / n + penalty)[:, None])
+            values = torch.cat(columns, 1).tolist()
         failed = {i for i, v in enumerate(values) if not math.isfinite(v[-1] if penalty is not None else v[0])}
         self._apply(grads, failed)
         m = split.shape[1] - n
@@ -454,45 +464,49 @@ class _Stack:
         plain = not skip and all(t._plain_sgd and t.optimizer.param_groups[0]["momentum"] == 0 for t in members)
         if plain:
             rates = [t.optimizer.param_groups[0]["lr"] for t in members]
-            if len(set(rates)) == 1:
-                torch._foreach_add_(self.weights, grads, alpha=-rates[0])
-            else:
-                rate = torch.tensor(rates, dtype=grads[0].dtype, device=grads[0].device).neg_()
-                shaped = [rate.view(-1, *[1] * (g.ndim - 1)) for g in grads]
-                torch._foreach_add_(self.weights, torch._foreach_mul(grads, shaped))
+            with self.inference():  # in place on ordinary tensors: allowed, and cheaper in there
+                if len(set(rates)) == 1:
+                    torch._foreach_add_(self.weights, grads, alpha=-rates[0])
+                else:
+                    rate = torch.tensor(rates, dtype=grads[0].dtype, device=grads[0].device).neg_()
+                    shaped = [rate.view(-1, *[1] * (g.ndim - 1)) for g in grads]
+                    torch._foreach_add_(self.weights, torch._foreach_mul(grads, shaped))
             # SGD reads no .grad: the last step's are left there once, when the pass ends (release).
             self._last_grads, self._fused = grads, []
             return
-        per_member = list(zip(*(g.unbind(0) for g in grads)))
         together = self._fused_groups(skip | set(self.broken))
-        self._last_grads = grads if together else None
         self._fused = [i for group in together.values() for i in group]
-        if together:
-            stepping = sorted(self._fused)
-            if stepping == self._steps[0]:
-                self._steps[1].add_(1)  # every step count of every member stepped here, in one call
-            else:
-                steps = [members[i].optimizer.state[p]["step"] for i in stepping for p in members[i]._params]
-                torch._foreach_add_(steps, 1)
-        for (lr, betas, eps, weight_decay, decoupled), group in together.items():
-            # One fused Adam call for every member with these settings: the very kernel each
-            # member's own step() calls for its own tensors, each tensor with its own moments and step.
-            states = [members[i].optimizer.state[p] for i in group for p in members[i]._params]
-            (torch._fused_adamw_ if decoupled else torch._fused_adam_)(
-                [p for i in group for p in members[i]._params],
-                [g for i in group for g in per_member[i]],
-                [s["exp_avg"] for s in states],
-                [s["exp_avg_sq"] for s in states],
-                [],
-                [s["step"] for s in states],
-                amsgrad=False,
-                lr=lr,
-                beta1=betas[0],
-                beta2=betas[1],
-                weight_decay=weight_decay,
-                eps=eps,
-                maximize=False,
-            )
+        if self.inference is torch.inference_mode and len(self._fused) + len(skip | set(self.broken)) < self.k:
+            grads = [g.clone() for g in grads]  # an optimizer's own step may change .grad in place
+        per_member = list(zip(*(g.unbind(0) for g in grads)))
+        self._last_grads = grads if together else None
+        with self.inference():  # the kernel steps ordinary tensors in place: allowed in there
+            if together:
+                stepping = sorted(self._fused)
+                if stepping == self._steps[0]:
+                    self._steps[1].add_(1)  # every step count of every member stepped here, in one call
+                else:
+                    steps = [members[i].optimizer.state[p]["step"] for i in stepping for p in members[i]._params]
+                    torch._foreach_add_(steps, 1)
+            for (lr, betas, eps, weight_decay, decoupled), group in together.items():
+                # One fused Adam call for every member with these settings: the very kernel each
+                # member's own step() calls for its own tensors, each tensor with its own moments and step.
+                states = [members[i].optimizer.state[p] for i in group for p in members[i]._params]
+                (torch._fused_adamw_ if decoupled else torch._fused_adam_)(
+                    [p for i in group for p in members[i]._params],
+                    [g for i in group for g in per_member[i]],
+                    [s["exp_avg"] for s in states],
+                    [s["exp_avg_sq"] for s in states],
+                    [],
+                    [s["step"] for s in states],
+                    amsgrad=False,
+                    lr=lr,
+                    beta1=betas[0],
+                    beta2=betas[1],
+                    weight_decay=weight_decay,
+                    eps=eps,
+                    maximize=False,
+                )
         fused = set(self._fused)
         for i, t in enumerate(members):
             if i in skip or i in self.broken or i in fused:
