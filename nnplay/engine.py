@@ -292,17 +292,17 @@ class _Stack:
         failed |= {i for i, v in enumerate(values) if not math.isfinite(v[at])}
         self._apply(grads, failed)
         n_terms, at = len(terms), len(terms) + len(grads)
-        figures = []
-        for i, v in enumerate(values):
-            if i in self.broken:
-                figures.append(self.broken[i])
-            elif i in failed:
-                figures.append(None)
-            else:
-                test_values = None if test is None else v[at : at + 2]
-                hidden = v[len(v) - self.units :]
-                figures.append((v[0:n_terms:2], v[1:n_terms:2], sizes, v[n_terms:at], test_values, hidden))
-        return figures
+
+        def figure(v):
+            test_values = None if test is None else v[at : at + 2]
+            return v[0:n_terms:2], v[1:n_terms:2], sizes, v[n_terms:at], test_values, v[len(v) - self.units :]
+
+        return self._figures(values, failed, figure)
+
+    def _figures(self, values: list, failed: set[int], figure) -> list:
+        """What ``epoch`` returns, from each member's row of ``values`` (``figure`` reads one)."""
+        broken = self.broken
+        return [broken[i] if i in broken else None if i in failed else figure(v) for i, v in enumerate(values)]
 
     def _whole_epoch(self) -> list:
         """``epoch`` when one pass serves it all (``_whole_pass``): products sum each row's loss
@@ -326,19 +326,13 @@ class _Stack:
         failed = {i for i, v in enumerate(values) if not math.isfinite(v[-1] if penalty is not None else v[0])}
         self._apply(grads, failed)
         m = split.shape[2] - n
-        at = 2 * split.shape[1]
-        figures = []
-        for i, v in enumerate(values):
-            if i in self.broken:
-                figures.append(self.broken[i])
-            elif i in failed:
-                figures.append(None)
-            else:
-                test = (v[2] / m, v[3]) if m else None
-                hidden = v[at : at + self.units]
-                norms = v[at + self.units : at + self.units + len(grads)]
-                figures.append(([v[0] / n], [v[1]], [n], norms, test, hidden))
-        return figures
+        at, units, layers = 2 * split.shape[1], self.units, len(grads)
+
+        def figure(v):
+            test = (v[2] / m, v[3]) if m else None
+            return [v[0] / n], [v[1]], [n], v[at + units : at + units + layers], test, v[at : at + units]
+
+        return self._figures(values, failed, figure)
 
     def _norms(self, grads) -> torch.Tensor:
         """Each member's gradient norms, tensor by tensor, as ``[K, tensors]``."""
