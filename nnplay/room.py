@@ -346,5 +346,5 @@ class Pace:
         return max(1, round(self.interval(playing) / self.tick))
 
     def capacity(self) -> int:
-        """Sessions that can play with a frame at least every ``longest`` seconds."""
+        """Sessions whose redraws, one every ``longest`` seconds, take at most ``line_share`` of the CPU."""
         return max(1, int(self.longest * self.line_share / self.cost))

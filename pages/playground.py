@@ -135,7 +135,7 @@ def live():
         st.rerun()  # the whole page, so the ticking stops
     lock = ss.lock
     # While this page waits its turn to draw, the room may still be training its frame: the counter follows.
-    with drawing(counter if trained is not None and trained.playing > 1 else lambda: None):
+    with drawing(counter if trained is not None else lambda: None):
         # The room may still be training this frame: it lets go of it after the epoch in training
         # and passes it over while its lock is held. Wanted only until the lock is ours: a wish
         # left standing (a run stopped here) would keep the room from the frame for good.
