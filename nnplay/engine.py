@@ -29,6 +29,11 @@ from .data import REGRESSION
 from .model import CUSTOM
 
 
+MAX_CHUNK = 128  # epochs in one run (see _Stack.chunk_length)
+CHUNK_BYTES = 16 * 2**20  # activations a run keeps for its figures
+CHUNK_SECONDS = 0.02  # a run's length: pages wait for it to let a network go (train's let_go)
+
+
 def stack_key(trainer) -> tuple | None:
     """What networks must share to train in one pass; None for a Trainer not on this engine."""
     t, c = trainer, trainer.config
@@ -125,31 +130,26 @@ def _train_group(trainers, members: list[int], quotas, done, deadline, errors, f
         out_of_time = False
         try:
             while True:
-                figures = stack.epoch()
-                leaving, due = [], []
-                for j, (i, t, figure) in enumerate(zip(members, stack.members, figures)):
-                    try:
-                        if isinstance(figure, Exception):
-                            raise figure
-                        record = t._diverge() if figure is None else t._record(*figure)
-                        done[i] += 1
-                        if record is None or not t._after_epoch(record):
-                            leaving.append(i)
-                            continue
-                        if t.snapshots.due(t.epoch):
-                            due.append(j)
-                        if done[i] >= quotas[i]:
-                            leaving.append(i)
-                    except Exception as exc:
-                        if errors is None:
-                            raise
-                        errors[i] = exc
-                        leaving.append(i)
-                for j, (outputs, params) in zip(due, stack.outputs(due)):
-                    t = stack.members[j]
-                    t._snapshot(outputs, params)
-                    if t.finished and members[j] not in leaving:  # its outputs were not finite
-                        leaving.append(members[j])
+                n = stack.chunk_length(min(quotas[i] - done[i] for i in members))
+                # Where a snapshot falls due inside the chunk, the weights are kept as they pass.
+                planned = {j for t in stack.members for j in range(n - 1) if t.snapshots.due(t.epoch + j + 1)}
+                chunk, kept = stack.run(n, planned)
+                for j, figures in enumerate(chunk):
+                    leaving, due = _take_epoch(trainers, members, figures, quotas, done, errors)
+                    # Someone leaves, or a snapshot nobody planned for is due: the chunk ends here.
+                    ends = j == n - 1 or bool(leaving) or bool(due and j not in kept)
+                    if ends and j < n - 1:  # it ran past this epoch: back to its start, and this far again
+                        stack.rewind(j + 1)
+                        kept = {}
+                    for m, (outputs, params) in zip(due, stack.outputs(due, kept.get(j))):
+                        trainers[members[m]]._snapshot(outputs, params)
+                        if trainers[members[m]].finished and members[m] not in leaving:  # outputs not finite
+                            leaving.append(members[m])
+                    if leaving and not ends:
+                        stack.rewind(j + 1)
+                        ends = True
+                    if ends:
+                        break
                 if let_go is not None:
                     leaving += [i for i in members if let_go(i) and i not in leaving]
                 if deadline is not None and time.thread_time() > deadline:
@@ -163,6 +163,32 @@ def _train_group(trainers, members: list[int], quotas, done, deadline, errors, f
         if out_of_time:
             return
         members = [i for i in members if i not in leaving]
+
+
+def _take_epoch(trainers, members, figures, quotas, done, errors) -> tuple[list[int], list[int]]:
+    """One epoch's figures into each member's record: who leaves the group after it (by index
+    into ``trainers``) and whose snapshot is due (by place in ``members``)."""
+    leaving, due = [], []
+    for m, (i, figure) in enumerate(zip(members, figures)):
+        t = trainers[i]
+        try:
+            if isinstance(figure, Exception):
+                raise figure
+            record = t._diverge() if figure is None else t._record(*figure)
+            done[i] += 1
+            if record is None or not t._after_epoch(record):
+                leaving.append(i)
+                continue
+            if t.snapshots.due(t.epoch):
+                due.append(m)
+            if done[i] >= quotas[i]:
+                leaving.append(i)
+        except Exception as exc:
+            if errors is None:
+                raise
+            errors[i] = exc
+            leaving.append(i)
+    return leaving, due
 
 
 class _Stack:
@@ -206,6 +232,8 @@ class _Stack:
         self._fused: list[int] = []  # members whose last step was a fused call's: their .grad is set at release
         self._ready: set[int] = set()  # members whose fused Adam has its state set up (see _fused_groups)
         self._steps: tuple[list[int], torch.Tensor] | None = None  # their step counts, side by side
+        self._marked: list[torch.Tensor] = []  # the state a chunk began from (see rewind)
+        self.pace = 1e-3  # seconds per epoch, as the last run went
 
     def release(self) -> None:
         """Every member's parameters, gradients and step counts in storage of its own again (and
@@ -252,8 +280,6 @@ class _Stack:
         both: the test metrics are taken before the update either way. The epoch's figures come
         back in one copy, before the last batch's update, which is when a non-finite loss is caught.
         """
-        if self.whole is not None:
-            return self._whole_epoch()
         bp, inference = self.bp, self.inference
         test = None
         if self.Xt.shape[1] and self.joint is None:
@@ -304,35 +330,106 @@ class _Stack:
         broken = self.broken
         return [broken[i] if i in broken else None if i in failed else figure(v) for i, v in enumerate(values)]
 
-    def _whole_epoch(self) -> list:
-        """``epoch`` when one pass serves it all (``_whole_pass``): products sum each row's loss
-        and score over the training rows and over the test rows, and each hidden unit's output
-        size over the training rows; the test rows' gradient is weighted out."""
+    def chunk_length(self, most: int) -> int:
+        """How many epochs the next ``run`` may take at once: one, unless every member's step can
+        be undone (plain SGD, fused Adam with its state set up; no schedule: it moves the rate
+        every epoch) and the pass serves the whole epoch; then as many as fit in CHUNK_BYTES of
+        kept activations and about CHUNK_SECONDS, up to ``most``."""
+        if most <= 1 or self.whole is None or self.broken:
+            return 1
+        fused = {i for group in self._fused_groups(set()).values() for i in group}
+        for i, t in enumerate(self.members):
+            plain = t._plain_sgd and t.optimizer.param_groups[0]["momentum"] == 0
+            if t.scheduler is not None or not (plain or i in fused):
+                return 1
+        x = self.whole[0]
+        per_epoch = self.k * x.shape[1] * (self.units + self.weights[-1].shape[1]) * x.element_size()
+        n = min(most, MAX_CHUNK, max(1, CHUNK_BYTES // per_epoch), max(1, int(CHUNK_SECONDS / self.pace)))
+        if n > 1 and len(self._marked) != len(state := self._state()):  # set up once per stack and ready set
+            self._marked = [torch.empty_like(t) for t in state]
+        return n
+
+    def _state(self) -> list[torch.Tensor]:
+        """What a chunk changes: the weights, and the moments and step counts of fused Adam."""
+        ready = sorted(self._ready)
+        states = [self.members[i].optimizer.state[p] for i in ready for p in self.members[i]._params]
+        return [*self.weights, *(s[key] for s in states for key in ("exp_avg", "exp_avg_sq", "step"))]
+
+    def run(self, n: int, keep: set[int] = frozenset()) -> tuple[list[list], dict[int, tuple]]:
+        """``n`` epochs of every member (``chunk_length``'s): each epoch's figures (as ``epoch``
+        gives them), and for each epoch ``j`` in ``keep`` (0-based, before the last), the weights
+        after its step and the next epoch's outputs (what ``outputs`` takes as ``at``). A member's
+        figures after an epoch that failed are those of a network gone wrong: ``rewind`` undoes
+        the chunk past that epoch."""
+        since = time.perf_counter()
+        if n > 1:
+            torch._foreach_copy_(self._marked, self._state())
+        chunk, kept = ([self.epoch()], {}) if self.whole is None else self._whole_run(n, keep)
+        self.pace = (time.perf_counter() - since) / n
+        return chunk, kept
+
+    def rewind(self, n: int) -> None:
+        """Back to where the last ``run`` began, and its first ``n`` epochs again."""
+        torch._foreach_copy_(self._state(), self._marked)
+        self._whole_run(n, set())
+
+    def _whole_run(self, n: int, keep: set[int]) -> tuple[list[list], dict[int, tuple]]:
+        """``run`` when one pass serves each epoch (``_whole_pass``). Each epoch is its forward
+        pass, the loss's gradient, the backward pass and the step; the figures of all ``n`` come
+        from what the passes leave, in a few calls at the end: products sum each row's loss and
+        score over the training and the test rows, and each hidden unit's output size over the
+        training rows. The last epoch's step waits for them, so that a member whose loss stopped
+        being finite there skips it (as ``epoch`` skips it)."""
         x, y, positive, weight, split, training = self.whole
-        n = self.n
+        outs, hidden, grads, penalties, kept = [], [], [], [], {}
+        for j in range(n):
+            with self.inference():
+                fwd = self.bp.forward(self.views, x)
+                dout = self.loss.rows(fwd.out, y, self.task, weight, False)[1]
+                g = self.bp.backward(fwd, dout, self.weights)
+                penalties.append(self._penalty(g))
+            outs.append(fwd.out)
+            hidden.append(fwd.hidden)
+            grads.append(g)
+            if j < n - 1:
+                self._apply(g, set())
+                if j in keep:
+                    kept[j] = [w.clone() for w in self.weights]
+        for j in kept:
+            kept[j] = (kept[j], outs[j + 1])
         with self.inference():
-            fwd = self.bp.forward(self.views, x)
-            row_loss, dout = self.loss.rows(fwd.out, y, self.task, weight)
-            terms = torch.stack([row_loss, row_scores(fwd.out, y, self.task, positive)], 2)
-            columns = [split.bmm(terms).flatten(1)]  # [K, (loss, score) of training, then test]
-            sizes = (h if plus else h.abs() for h, plus in zip(fwd.hidden, self.nonnegative))
-            columns += [training.bmm(h)[:, 0] for h in sizes]
-            grads = self.bp.backward(fwd, dout, self.weights)
-            penalty = self._penalty(grads)
-            columns.append(self._norms(grads))
-            if penalty is not None:
-                columns.append((columns[0][:, 0] / n + penalty)[:, None])
-            values = torch.cat(columns, 1).tolist()
-        failed = {i for i, v in enumerate(values) if not math.isfinite(v[-1] if penalty is not None else v[0])}
-        self._apply(grads, failed)
-        m = split.shape[2] - n
-        at, units, layers = 2 * split.shape[1], self.units, len(grads)
+            out = torch.stack(outs)  # [n, K, rows, outputs]
+            targets = y.expand(n, *y.shape)
+            row_loss = self.loss.rows(out, targets, self.task, None)[0]
+            terms = torch.stack([row_loss, row_scores(out, targets, self.task, positive)], -1)
+            columns = [split[0] @ terms]  # [n, K, 2 or 4]: (loss, score) of training, then test
+            columns[0] = columns[0].flatten(2)
+            for layer, plus in enumerate(self.nonnegative):
+                h = torch.stack([h[layer] for h in hidden])
+                columns.append((training[0] @ (h if plus else h.abs()))[..., 0, :])
+            columns.append(self._chunk_norms(grads))
+            if penalties[0] is not None:
+                columns.append((columns[0][..., 0] / self.n + torch.stack(penalties))[..., None])
+            values = torch.cat(columns, -1).tolist()
+        check = -1 if penalties[0] is not None else 0
+        failed = [{i for i, v in enumerate(epoch) if not math.isfinite(v[check])} for epoch in values]
+        self._apply(grads[-1], failed[-1])
+        m = split.shape[2] - self.n
+        at, units, layers, n_rows = 2 * split.shape[1], self.units, len(grads[0]), self.n
 
         def figure(v):
             test = (v[2] / m, v[3]) if m else None
-            return [v[0] / n], [v[1]], [n], v[at + units : at + units + layers], test, v[at : at + units]
+            return [v[0] / n_rows], [v[1]], [n_rows], v[at + units : at + units + layers], test, v[at : at + units]
 
-        return self._figures(values, failed, figure)
+        return [self._figures(v, f, figure) for v, f in zip(values, failed)], kept
+
+    def _chunk_norms(self, grads: list[list[torch.Tensor]]) -> torch.Tensor:
+        """Each member's gradient norms, tensor by tensor, epoch by epoch, as ``[n, K, tensors]``."""
+        if self.k == 1:
+            flat = torch._foreach_norm([g for epoch in grads for g in epoch])
+            return torch.stack(flat).view(len(grads), 1, -1)
+        per_tensor = [torch.stack(gs) for gs in zip(*grads)]  # [n, K, ...] each
+        return torch.stack([torch.linalg.vector_norm(g, dim=tuple(range(2, g.ndim))) for g in per_tensor], -1)
 
     def _norms(self, grads) -> torch.Tensor:
         """Each member's gradient norms, tensor by tensor, as ``[K, tensors]``."""
@@ -340,16 +437,21 @@ class _Stack:
             return torch.stack(torch._foreach_norm(grads))[None]
         return torch.stack([torch.linalg.vector_norm(g, dim=tuple(range(1, g.ndim))) for g in grads], 1)
 
-    def outputs(self, which: list[int]) -> list[tuple]:
+    def outputs(self, which: list[int], at: tuple | None = None) -> list[tuple]:
         """For the members ``which``, in one pass: what ``predict`` gives for the training points,
-        and a CPU copy of the parameters (one copy of each stacked tensor, each member's a view)."""
+        and a CPU copy of the parameters (one copy of each stacked tensor, each member's a view).
+        ``at``: weights kept by ``run`` and the outputs of the pass after them, for then, not now."""
         if not which:
             return []
         index = torch.tensor(which, device=self.X.device)
-        weights = [w.index_select(0, index) for w in self.weights]  # a copy, even of all
+        weights = self.weights if at is None else at[0]
+        weights = [w.index_select(0, index) for w in weights]  # a copy, even of all
         copies = [w.to("cpu") for w in weights]
-        x = self.X if len(which) == self.k else self.X.index_select(0, index)
-        out = self.bp.forward(backprop.layer_views(weights), x, train=False).out
+        if at is None:
+            x = self.X if len(which) == self.k else self.X.index_select(0, index)
+            out = self.bp.forward(backprop.layer_views(weights), x, train=False).out
+        else:
+            out = at[1][:, : self.n].index_select(0, index)
         head = self.members[0].model.head
         if isinstance(head, torch.nn.Sigmoid):
             out = torch.sigmoid(out)

@@ -62,11 +62,12 @@ class LossSpec:
     tasks: tuple[str, ...]
     fn: Callable  # (logits, targets, task) -> scalar
     class_outputs: bool  # classification: one logit per class (True) or a single logit (False)
-    # (logits [K, N, outputs], targets [K, N], task, weight) -> (each row's loss [K, N], dloss/dlogits
-    # with row j's term scaled by weight[..., j, 0]) written out, for the common losses: with weight
-    # 1/N it is the gradient of the mean, and a weight of 0 leaves a row out of the gradient while
-    # its loss is still measured (nnplay.engine passes test rows along that way). The others are
-    # differentiated by autograd (nnplay.backprop.loss_gradient).
+    # (logits [..., N, outputs], targets [..., N], task, weight, loss=True) -> (each row's loss [..., N],
+    # dloss/dlogits with row j's term scaled by weight[..., j, 0]) written out, for the common losses:
+    # with weight 1/N it is the gradient of the mean, and a weight of 0 leaves a row out of the
+    # gradient while its loss is still measured (nnplay.engine passes test rows along that way).
+    # A weight of None skips the gradient, loss=False the losses (None in their place). The others
+    # are differentiated by autograd (nnplay.backprop.loss_gradient).
     rows: Callable | None = None
 
     def outputs(self, task: str, n_classes: int) -> tuple[int, str]:
@@ -89,24 +90,26 @@ def _plain(fn):
 
 
 # Each is the formula autograd's own backward of that loss evaluates, for K networks at once.
-def _bce_rows(out, y, task, weight):
-    rows = torch.binary_cross_entropy_with_logits(out[..., 0], y, None, None, 0)  # 0: no reduction
-    return rows, (torch.sigmoid(out) - y[..., None]) * weight
+def _bce_rows(out, y, task, weight, loss=True):
+    rows = torch.binary_cross_entropy_with_logits(out[..., 0], y, None, None, 0) if loss else None  # 0: no reduction
+    return rows, None if weight is None else (torch.sigmoid(out) - y[..., None]) * weight
 
 
-def _cross_entropy_rows(out, y, task, weight):
+def _cross_entropy_rows(out, y, task, weight, loss=True):
     log_p = F.log_softmax(out, dim=-1)
     index = y[..., None]
-    picked = log_p.gather(-1, index)
-    grad = log_p.exp().scatter_add_(-1, index, torch.full_like(picked, -1.0))
-    return -picked[..., 0], grad * weight
+    rows = -log_p.gather(-1, index)[..., 0] if loss else None
+    if weight is None:
+        return rows, None
+    minus_one = torch.full(index.shape, -1.0, dtype=out.dtype, device=out.device)
+    return rows, log_p.exp().scatter_add_(-1, index, minus_one) * weight
 
 
-def _mse_rows(out, y, task, weight):
+def _mse_rows(out, y, task, weight, loss=True):
     if task != REGRESSION:
         return None
     error = out - y[..., None]
-    return error[..., 0].square(), error * (2 * weight)
+    return error[..., 0].square() if loss else None, None if weight is None else error * (2 * weight)
 
 
 LOSSES: dict[str, LossSpec] = {

@@ -954,10 +954,10 @@ def test_a_network_the_room_cannot_train_stops_with_the_error_as_text(monkeypatc
     from nnplay import engine
     from nnplay.text import literal
 
-    def broken(stack):
+    def broken(stack, *args):
         raise RuntimeError("**bold** [x](//example.invalid)")
 
-    monkeypatch.setattr(engine._Stack, "epoch", broken)
+    monkeypatch.setattr(engine._Stack, "run", broken)
     at = ok(app())
     ok(at.run())  # the first tick after the untrained frame asks the room, which fails
     shown = [e.value for e in at.error]

@@ -146,14 +146,14 @@ def test_a_closed_tab_leaves_at_once(room):
 
 
 def test_a_failing_round_falls_back_to_training_alone_and_says_so(room, monkeypatch):
-    real = engine._Stack.epoch
+    real = engine._Stack.run
 
-    def fails_when_stacked(stack):
+    def fails_when_stacked(stack, *args):
         if stack.k > 1:
             raise RuntimeError("a round that crashed")
-        return real(stack)
+        return real(stack, *args)
 
-    monkeypatch.setattr(engine._Stack, "epoch", fails_when_stacked)
+    monkeypatch.setattr(engine._Stack, "run", fails_when_stacked)
     sessions = [Session(DEFAULT.replace(seed=s, epochs=200), f"s{s}") for s in range(3)]
     play(room, sessions)
     for s in sessions:
