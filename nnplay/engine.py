@@ -28,7 +28,6 @@ from . import backprop
 from .data import REGRESSION
 from .model import CUSTOM
 
-
 MAX_CHUNK = 128  # epochs in one run (see _Stack.chunk_length)
 CHUNK_BYTES = 16 * 2**20  # activations a run keeps for its figures
 CHUNK_SECONDS = 0.02  # a run's length: pages wait for it to let a network go (train's let_go)
