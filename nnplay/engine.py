@@ -129,7 +129,7 @@ def _train_group(trainers, members: list[int], quotas, done, deadline, errors, f
         out_of_time = False
         try:
             while True:
-                n = stack.chunk_length(min(quotas[i] - done[i] for i in members))
+                n = stack.chunk_length(min(quotas[i] - done[i] for i in members), deadline)
                 # Where a snapshot falls due inside the chunk, the weights are kept as they pass.
                 planned = {j for t in stack.members for j in range(n - 1) if t.snapshots.due(t.epoch + j + 1)}
                 chunk, kept = stack.run(n, planned)
@@ -232,7 +232,7 @@ class _Stack:
         self._ready: set[int] = set()  # members whose fused Adam has its state set up (see _fused_groups)
         self._steps: tuple[list[int], torch.Tensor] | None = None  # their step counts, side by side
         self._marked: list[torch.Tensor] = []  # the state a chunk began from (see rewind)
-        self.pace = 1e-3  # seconds per epoch, as the last run went
+        self.pace: float | None = None  # CPU seconds per epoch, as the last run went
 
     def release(self) -> None:
         """Every member's parameters, gradients and step counts in storage of its own again (and
@@ -329,12 +329,14 @@ class _Stack:
         broken = self.broken
         return [broken[i] if i in broken else None if i in failed else figure(v) for i, v in enumerate(values)]
 
-    def chunk_length(self, most: int) -> int:
+    def chunk_length(self, most: int, deadline: float | None = None) -> int:
         """How many epochs the next ``run`` may take at once: one, unless every member's step can
         be undone (plain SGD, fused Adam with its state set up; no schedule: it moves the rate
         every epoch) and the pass serves the whole epoch; then as many as fit in CHUNK_BYTES of
-        kept activations and about CHUNK_SECONDS, up to ``most``."""
-        if most <= 1 or self.whole is None or self.broken:
+        kept activations, about CHUNK_SECONDS and what is left before ``deadline`` (of this
+        thread's CPU time, as the epochs before went), up to ``most``. The first run of a stack
+        is one epoch: it times them."""
+        if most <= 1 or self.whole is None or self.broken or self.pace is None:
             return 1
         fused = {i for group in self._fused_groups(set()).values() for i in group}
         for i, t in enumerate(self.members):
@@ -343,7 +345,10 @@ class _Stack:
                 return 1
         x = self.whole[0]
         per_epoch = self.k * x.shape[1] * (self.units + self.weights[-1].shape[1]) * x.element_size()
-        n = min(most, MAX_CHUNK, max(1, CHUNK_BYTES // per_epoch), max(1, int(CHUNK_SECONDS / self.pace)))
+        n = min(most, MAX_CHUNK, CHUNK_BYTES // per_epoch, int(CHUNK_SECONDS / self.pace))
+        if deadline is not None:
+            n = min(n, int((deadline - time.thread_time()) / self.pace))
+        n = max(1, n)
         if n > 1 and len(self._marked) != len(state := self._state()):  # set up once per stack and ready set
             self._marked = [torch.empty_like(t) for t in state]
         return n
@@ -360,11 +365,11 @@ class _Stack:
         after its step and the next epoch's outputs (what ``outputs`` takes as ``at``). A member's
         figures after an epoch that failed are those of a network gone wrong: ``rewind`` undoes
         the chunk past that epoch."""
-        since = time.perf_counter()
+        since = time.thread_time()
         if n > 1:
             torch._foreach_copy_(self._marked, self._state())
         chunk, kept = ([self.epoch()], {}) if self.whole is None else self._whole_run(n, keep)
-        self.pace = (time.perf_counter() - since) / n
+        self.pace = max(time.thread_time() - since, 1e-9) / n
         return chunk, kept
 
     def rewind(self, n: int) -> None:

@@ -37,18 +37,21 @@ def test_a_tick_stops_at_its_time_budget(monkeypatch):
     import types
 
     import nnplay.engine
+    from nnplay.backprop import Backprop
 
     cpu = FakeClock()
+    forward = Backprop.forward
 
-    def thread_time():  # each reading is one second of CPU later: the epochs' cost, made exact
+    def costly(*args, **kwargs):  # each epoch's pass is one second of CPU: the epochs' cost, made exact
         cpu.now += 1.0
-        return cpu.now
+        return forward(*args, **kwargs)
 
-    monkeypatch.setattr(
-        nnplay.engine, "time", types.SimpleNamespace(perf_counter=time.perf_counter, thread_time=thread_time)
-    )
+    monkeypatch.setattr(Backprop, "forward", costly)
+    monkeypatch.setattr(nnplay.engine, "CHUNK_SECONDS", 20.0)  # chunks up to 20 of these epochs
+    monkeypatch.setattr(nnplay.engine, "time", types.SimpleNamespace(perf_counter=time.perf_counter, thread_time=cpu))
     trainer = Trainer(Config(n_samples=50, epochs=100_000))
-    assert trainer.step(100_000, max_seconds=4.5) == 5  # stops after the epoch that passed 4.5 s
+    # One epoch to time them, three that fit in the 3.5 s left, then one that passes 4.5 s.
+    assert trainer.step(100_000, max_seconds=4.5) == 5
     assert trainer.epoch == 5
     assert trainer.step(3, max_seconds=0.0) == 1  # at least one epoch, always
     assert trainer.step(3) == 3  # no budget, no clock
