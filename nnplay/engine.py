@@ -448,14 +448,17 @@ class _Stack:
         if not which:
             return []
         index = torch.tensor(which, device=self.X.device)
-        weights = self.weights if at is None else at[0]
-        weights = [w.index_select(0, index) for w in weights]  # a copy, even of all
-        copies = [w.to("cpu") for w in weights]
+        every = len(which) == self.k
+        if at is None or not every:
+            weights = [w.index_select(0, index) for w in (self.weights if at is None else at[0])]  # a copy, even of all
+        else:
+            weights = at[0]  # kept by run: a copy already
+        copies = weights if weights[0].device.type == "cpu" else [w.to("cpu") for w in weights]
         if at is None:
-            x = self.X if len(which) == self.k else self.X.index_select(0, index)
+            x = self.X if every else self.X.index_select(0, index)
             out = self.bp.forward(backprop.layer_views(weights), x, train=False).out
         else:
-            out = at[1][:, : self.n].index_select(0, index)
+            out = at[1][:, : self.n] if every else at[1][:, : self.n].index_select(0, index)
         head = self.members[0].model.head
         if isinstance(head, torch.nn.Sigmoid):
             out = torch.sigmoid(out)
