@@ -21,6 +21,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
 import torch
 
@@ -232,6 +233,7 @@ class _Stack:
         self._ready: set[int] = set()  # members whose fused Adam has its state set up (see _fused_groups)
         self._steps: tuple[list[int], torch.Tensor] | None = None  # their step counts, side by side
         self._marked: list[torch.Tensor] = []  # the state a chunk began from (see rewind)
+        self._plan_made: _Plan | None = None  # the step plan of this run (see _plan)
         self.pace: float | None = None  # CPU seconds per epoch, as the last run went
 
     def release(self) -> None:
@@ -366,6 +368,7 @@ class _Stack:
         figures after an epoch that failed are those of a network gone wrong: ``rewind`` undoes
         the chunk past that epoch."""
         since = time.thread_time()
+        self._plan_made = None
         if n > 1:
             torch._foreach_copy_(self._marked, self._state())
         chunk, kept = ([self.epoch()], {}) if self.whole is None else self._whole_run(n, keep)
@@ -385,7 +388,7 @@ class _Stack:
         training rows. The last epoch's step waits for them, so that a member whose loss stopped
         being finite there skips it (as ``epoch`` skips it)."""
         x, y, positive, weight, split, training = self.whole
-        outs, hidden, grads, penalties, kept = [], [], [], [], {}
+        outs, sizes, grads, penalties, kept = [], [], [], [], {}
         for j in range(n):
             with self.inference():
                 fwd = self.bp.forward(self.views, x)
@@ -393,7 +396,8 @@ class _Stack:
                 g = self.bp.backward(fwd, dout, self.weights)
                 penalties.append(self._penalty(g))
             outs.append(fwd.out)
-            hidden.append(fwd.hidden)
+            with self.inference():  # each epoch's: stacked for the chunk, activations leave the cache
+                sizes.append([training.bmm(h if plus else h.abs()) for h, plus in zip(fwd.hidden, self.nonnegative)])
             grads.append(g)
             if j < n - 1:
                 self._apply(g, set())
@@ -408,9 +412,8 @@ class _Stack:
             terms = torch.stack([row_loss, row_scores(out, targets, self.task, positive)], -1)
             columns = [split[0] @ terms]  # [n, K, 2 or 4]: (loss, score) of training, then test
             columns[0] = columns[0].flatten(2)
-            for layer, plus in enumerate(self.nonnegative):
-                h = torch.stack([h[layer] for h in hidden])
-                columns.append((training[0] @ (h if plus else h.abs()))[..., 0, :])
+            for layer in range(len(self.nonnegative)):
+                columns.append(torch.stack([s[layer] for s in sizes])[..., 0, :])
             columns.append(self._chunk_norms(grads))
             if penalties[0] is not None:
                 columns.append((columns[0][..., 0] / self.n + torch.stack(penalties))[..., None])
@@ -561,62 +564,78 @@ class _Stack:
                 state["step"] = view
             self._steps = (which, shared)
 
+    def _plan(self, skip: set[int]) -> _Plan:
+        """How ``_apply`` steps the members, but for ``skip``: worked out once per run for a step
+        that skips nobody (the learning rates are read then), as for a member that failed, anew."""
+        if not skip and self._plan_made is not None:
+            return self._plan_made
+        self._plan_made = None  # another ready set may share its step counts anew (see _fused_groups)
+        members = self.members
+        plan = _Plan()
+        if not skip and all(t._plain_sgd and t.optimizer.param_groups[0]["momentum"] == 0 for t in members):
+            rates = [t.optimizer.param_groups[0]["lr"] for t in members]
+            if len(set(rates)) == 1:
+                plan.rate = -rates[0]
+            else:
+                ref = self.weights[0]
+                rate = torch.tensor(rates, dtype=ref.dtype, device=ref.device).neg_()
+                plan.rate = [rate.view(-1, *[1] * (w.ndim - 1)) for w in self.weights]
+        else:
+            skip = skip | set(self.broken)
+            together = self._fused_groups(skip)
+            fused = sorted(i for group in together.values() for i in group)
+            plan.fused, plan.skip = fused, skip
+            plan.own = [i for i in range(self.k) if i not in skip and i not in set(fused)]
+            if fused:
+                plan.steps = [members[i].optimizer.state[p]["step"] for i in fused for p in members[i]._params]
+            alone = self.k == 1  # the stack's [1, ...] tensors are the member's, viewed: no unbinding
+            for (lr, betas, eps, weight_decay, decoupled), group in together.items():
+                states = [members[i].optimizer.state[p] for i in group for p in members[i]._params]
+                params = self.weights if alone else [p for i in group for p in members[i]._params]
+                moments = [[s[key].view_as(p) for s, p in zip(states, params)] for key in ("exp_avg", "exp_avg_sq")]
+                kernel = torch._fused_adamw_ if decoupled else torch._fused_adam_
+                settings = dict(lr=lr, beta1=betas[0], beta2=betas[1], weight_decay=weight_decay, eps=eps)
+                plan.groups.append((kernel, group, params, *moments, [s["step"] for s in states], settings))
+        if not skip:
+            self._plan_made = plan
+        return plan
+
     def _apply(self, grads, skip: set[int]) -> None:
         """Each member's step with its own gradients (a member that failed skips it): plain SGD,
         the article's, as one call for the whole stack; fused Adam and AdamW as one call for the
         members that share their settings; any other optimizer by its own ``step()``."""
-        members = self.members
-        plain = not skip and all(t._plain_sgd and t.optimizer.param_groups[0]["momentum"] == 0 for t in members)
-        if plain:
-            rates = [t.optimizer.param_groups[0]["lr"] for t in members]
+        plan = self._plan(skip)
+        if plan.rate is not None:
             with self.inference():  # in place on ordinary tensors: allowed, and cheaper in there
-                if len(set(rates)) == 1:
-                    torch._foreach_add_(self.weights, grads, alpha=-rates[0])
+                if isinstance(plan.rate, float):
+                    torch._foreach_add_(self.weights, grads, alpha=plan.rate)
                 else:
-                    rate = torch.tensor(rates, dtype=grads[0].dtype, device=grads[0].device).neg_()
-                    shaped = [rate.view(-1, *[1] * (g.ndim - 1)) for g in grads]
-                    torch._foreach_add_(self.weights, torch._foreach_mul(grads, shaped))
+                    torch._foreach_add_(self.weights, torch._foreach_mul(grads, plan.rate))
             # SGD reads no .grad: the last step's are left there once, when the pass ends (release).
             self._last_grads, self._fused = grads, []
             return
-        skip = skip | set(self.broken)
-        together = self._fused_groups(skip)
-        self._fused = [i for group in together.values() for i in group]
-        if self.inference is torch.inference_mode and len(self._fused) + len(skip) < self.k:
+        members = self.members
+        self._fused = plan.fused
+        if self.inference is torch.inference_mode and plan.own:
             grads = [g.clone() for g in grads]  # an optimizer's own step may change .grad in place
-        per_member = list(zip(*(g.unbind(0) for g in grads)))
-        self._last_grads = grads if together else None
+        per_member = None if self.k == 1 and not plan.own else list(zip(*(g.unbind(0) for g in grads)))
+        self._last_grads = grads if plan.fused else None
         with self.inference():  # the kernel steps ordinary tensors in place: allowed in there
-            if together:
-                stepping = sorted(self._fused)
-                if stepping == self._steps[0]:
-                    self._steps[1].add_(1)  # every step count of every member stepped here, in one call
+            if plan.fused:
+                # Every step count of every member stepped here, in one call (see _share_steps).
+                if self._steps is not None and self._steps[0] == plan.fused:
+                    self._steps[1].add_(1)
                 else:
-                    steps = [members[i].optimizer.state[p]["step"] for i in stepping for p in members[i]._params]
-                    torch._foreach_add_(steps, 1)
-            for (lr, betas, eps, weight_decay, decoupled), group in together.items():
+                    torch._foreach_add_(plan.steps, 1)
+            for kernel, group, params, exp_avgs, exp_avg_sqs, steps, settings in plan.groups:
                 # One fused Adam call for every member with these settings: the very kernel each
                 # member's own step() calls for its own tensors, each tensor with its own moments and step.
-                states = [members[i].optimizer.state[p] for i in group for p in members[i]._params]
-                (torch._fused_adamw_ if decoupled else torch._fused_adam_)(
-                    [p for i in group for p in members[i]._params],
-                    [g for i in group for g in per_member[i]],
-                    [s["exp_avg"] for s in states],
-                    [s["exp_avg_sq"] for s in states],
-                    [],
-                    [s["step"] for s in states],
-                    amsgrad=False,
-                    lr=lr,
-                    beta1=betas[0],
-                    beta2=betas[1],
-                    weight_decay=weight_decay,
-                    eps=eps,
-                    maximize=False,
+                member_grads = grads if per_member is None else [g for i in group for g in per_member[i]]
+                kernel(
+                    params, member_grads, exp_avgs, exp_avg_sqs, [], steps, amsgrad=False, maximize=False, **settings
                 )
-        fused = set(self._fused)
-        for i, t in enumerate(members):
-            if i in skip or i in fused:
-                continue
+        for i in plan.own:
+            t = members[i]
             for p, g in zip(t._params, per_member[i]):
                 p.grad = g
             try:
@@ -625,6 +644,18 @@ class _Stack:
                 if not self.tolerant:
                     raise
                 self.broken[i] = exc
+
+
+@dataclass
+class _Plan:
+    """How ``_Stack._apply`` steps its members (see ``_Stack._plan``)."""
+
+    rate: float | list[torch.Tensor] | None = None  # plain SGD: minus the rate, or each member's, shaped
+    fused: list[int] = field(default_factory=list)  # members stepped by a fused Adam call
+    own: list[int] = field(default_factory=list)  # members stepped by their own step()
+    skip: set[int] = field(default_factory=set)
+    steps: list[torch.Tensor] = field(default_factory=list)
+    groups: list[tuple] = field(default_factory=list)  # (kernel, members, params, moments, steps, settings)
 
 
 def _stacked(tensors: list[torch.Tensor]) -> torch.Tensor:
