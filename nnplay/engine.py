@@ -254,23 +254,17 @@ class _Stack:
     def _whole_pass(self) -> tuple | None:
         """What one forward pass over every row needs, when one full-batch pass serves the whole
         epoch (no dropout, no autograd layer, a loss written row by row): the rows (training rows
-        first), their targets, each row's weight in the gradient (1/n for a training row, 0 for
-        a test row) and the sums that split the rows into training and test."""
+        first), their targets, and each row's weight in the gradient (1/n for a training row, 0
+        for a test row)."""
         t0 = self.members[0]
         if t0.batch_size or not self.bp.hand_written or (self.Xt.shape[1] and self.joint is None):
             return None
         x = self.X if self.joint is None else self.joint
         y = self.y if self.joint is None else torch.cat([self.y, self.yt], 1)
-        n, rows = self.n, x.shape[1]
-        weight = x.new_zeros(1, rows, 1)
-        weight[:, :n] = 1 / n
-        split = x.new_zeros(1 + (rows > n), rows)
-        split[0, :n] = 1
-        split[-1, n:] = 1
+        weight = x.new_zeros(1, x.shape[1], 1)
+        weight[:, : self.n] = 1 / self.n
         positive = y > 0.5 if self.positive[0] is not None else None
-        # As [K, ...] for bmm: matmul's broadcasting took twice as long as the product.
-        split = split.expand(self.k, *split.shape)
-        return x, y, positive, weight, split, split[:, :1]
+        return x, y, positive, weight
 
     def epoch(self) -> list:
         """One epoch of every member, in the article's five steps per batch (zero_grad, forward,
@@ -387,7 +381,8 @@ class _Stack:
         score over the training and the test rows, and each hidden unit's output size over the
         training rows. The last epoch's step waits for them, so that a member whose loss stopped
         being finite there skips it (as ``epoch`` skips it)."""
-        x, y, positive, weight, split, training = self.whole
+        x, y, positive, weight = self.whole
+        n_rows, rows = self.n, x.shape[1]
         outs, sizes, grads, penalties, kept = [], [], [], [], {}
         for j in range(n):
             with self.inference():
@@ -395,9 +390,10 @@ class _Stack:
                 dout = self.loss.rows(fwd.out, y, self.task, weight, False)[1]
                 g = self.bp.backward(fwd, dout, self.weights)
                 penalties.append(self._penalty(g))
+                # Each epoch's, as it passes: activations stacked for a chunk leave the cache.
+                hidden = fwd.hidden if rows == n_rows else [h[:, :n_rows] for h in fwd.hidden]
+                sizes.append([(h if plus else h.abs()).sum(1) for h, plus in zip(hidden, self.nonnegative)])
             outs.append(fwd.out)
-            with self.inference():  # each epoch's: stacked for the chunk, activations leave the cache
-                sizes.append([training.bmm(h if plus else h.abs()) for h, plus in zip(fwd.hidden, self.nonnegative)])
             grads.append(g)
             if j < n - 1:
                 self._apply(g, set())
@@ -410,19 +406,18 @@ class _Stack:
             targets = y.expand(n, *y.shape)
             row_loss = self.loss.rows(out, targets, self.task, None)[0]
             terms = torch.stack([row_loss, row_scores(out, targets, self.task, positive)], -1)
-            columns = [split[0] @ terms]  # [n, K, 2 or 4]: (loss, score) of training, then test
-            columns[0] = columns[0].flatten(2)
-            for layer in range(len(self.nonnegative)):
-                columns.append(torch.stack([s[layer] for s in sizes])[..., 0, :])
+            # [n, K, 2] sums of (loss, score) over the training rows, then over the test rows
+            columns = [terms[:, :, :n_rows].sum(2)] + ([terms[:, :, n_rows:].sum(2)] if rows > n_rows else [])
+            columns += [torch.stack(layer) for layer in zip(*sizes)]
             columns.append(self._chunk_norms(grads))
             if penalties[0] is not None:
-                columns.append((columns[0][..., 0] / self.n + torch.stack(penalties))[..., None])
+                columns.append((columns[0][..., 0] / n_rows + torch.stack(penalties))[..., None])
             values = torch.cat(columns, -1).tolist()
         check = -1 if penalties[0] is not None else 0
         failed = [{i for i, v in enumerate(epoch) if not math.isfinite(v[check])} for epoch in values]
         self._apply(grads[-1], failed[-1])
-        m = split.shape[2] - self.n
-        at, units, layers, n_rows = 2 * split.shape[1], self.units, len(grads[0]), self.n
+        m = rows - n_rows
+        at, units, layers = 2 + 2 * (m > 0), self.units, len(grads[0])
 
         def figure(v):
             test = (v[2] / m, v[3]) if m else None
