@@ -159,6 +159,8 @@ def _train_group(trainers, members: list[int], quotas, done, deadline, errors, f
                     break
         finally:
             stack.release()
+            for t in stack.members:
+                t._pace = stack.pace
         finish(leaving, since, k)
         if out_of_time:
             return
@@ -234,7 +236,8 @@ class _Stack:
         self._steps: tuple[list[int], torch.Tensor] | None = None  # their step counts, side by side
         self._marked: list[torch.Tensor] = []  # the state a chunk began from (see rewind)
         self._plan_made: _Plan | None = None  # the step plan of this run (see _plan)
-        self.pace: float | None = None  # CPU seconds per epoch, as the last run went
+        paces = [t._pace for t in members]  # the groups they were in last: a first guess
+        self.pace: float | None = None if None in paces else max(paces)  # CPU seconds per epoch
 
     def release(self) -> None:
         """Every member's parameters, gradients and step counts in storage of its own again (and
@@ -330,8 +333,8 @@ class _Stack:
         be undone (plain SGD, fused Adam with its state set up; no schedule: it moves the rate
         every epoch) and the pass serves the whole epoch; then as many as fit in CHUNK_BYTES of
         kept activations, about CHUNK_SECONDS and what is left before ``deadline`` (of this
-        thread's CPU time, as the epochs before went), up to ``most``. The first run of a stack
-        is one epoch: it times them."""
+        thread's CPU time, as the epochs before went), up to ``most``. The first run of networks
+        never trained in a group is one epoch: it times them."""
         if most <= 1 or self.whole is None or self.broken or self.pace is None:
             return 1
         fused = {i for group in self._fused_groups(set()).values() for i in group}
@@ -404,10 +407,10 @@ class _Stack:
         with self.inference():
             out = torch.stack(outs)  # [n, K, rows, outputs]
             targets = y.expand(n, *y.shape)
-            row_loss = self.loss.rows(out, targets, self.task, None)[0]
-            terms = torch.stack([row_loss, row_scores(out, targets, self.task, positive)], -1)
-            # [n, K, 2] sums of (loss, score) over the training rows, then over the test rows
-            columns = [terms[:, :, :n_rows].sum(2)] + ([terms[:, :, n_rows:].sum(2)] if rows > n_rows else [])
+            terms = self.loss.rows(out, targets, self.task, None)[0], row_scores(out, targets, self.task, positive)
+            parts = [slice(0, n_rows)] + ([slice(n_rows, rows)] if rows > n_rows else [])
+            # [n, K, 2 or 4]: sums of (loss, score) over the training rows, then over the test rows
+            columns = [torch.stack([v[:, :, part].sum(2, dtype=out.dtype) for part in parts for v in terms], -1)]
             columns += [torch.stack(layer) for layer in zip(*sizes)]
             columns.append(self._chunk_norms(grads))
             if penalties[0] is not None:

@@ -102,6 +102,7 @@ class Trainer:
         if fast and full_batch and self._backprop.hand_written and not config.dropout and len(self.X_test):
             self._joint = torch.cat([self.X_train, self.X_test])
         self._grid_cache: dict = {}
+        self._pace: float | None = None  # CPU seconds per epoch of the engine's last group it was in
         self.generation = -1
         self.reset()
 
