@@ -387,8 +387,9 @@ class _Stack:
         x, y, positive, weight = self.whole
         n_rows, rows = self.n, x.shape[1]
         outs, sizes, grads, penalties, kept = [], [], [], [], {}
-        for j in range(n):
-            with self.inference():
+        # The steps inside the chunk too (plain SGD, fused Adam: no optimizer's own step, see chunk_length).
+        with self.inference():
+            for j in range(n):
                 fwd = self.bp.forward(self.views, x)
                 dout = self.loss.rows(fwd.out, y, self.task, weight, False)[1]
                 g = self.bp.backward(fwd, dout, self.weights)
@@ -396,12 +397,12 @@ class _Stack:
                 # Each epoch's, as it passes: activations stacked for a chunk leave the cache.
                 hidden = fwd.hidden if rows == n_rows else [h[:, :n_rows] for h in fwd.hidden]
                 sizes.append([(h if plus else h.abs()).sum(1) for h, plus in zip(hidden, self.nonnegative)])
-            outs.append(fwd.out)
-            grads.append(g)
-            if j < n - 1:
-                self._apply(g, set())
-                if j in keep:
-                    kept[j] = [w.clone() for w in self.weights]
+                outs.append(fwd.out)
+                grads.append(g)
+                if j < n - 1:
+                    self._apply(g, set())
+                    if j in keep:
+                        kept[j] = [w.clone() for w in self.weights]
         for j in kept:
             kept[j] = (kept[j], outs[j + 1])
         with self.inference():
@@ -603,8 +604,9 @@ class _Stack:
         the article's, as one call for the whole stack; fused Adam and AdamW as one call for the
         members that share their settings; any other optimizer by its own ``step()``."""
         plan = self._plan(skip)
+        inference = contextlib.nullcontext if torch.is_inference_mode_enabled() else self.inference
         if plan.rate is not None:
-            with self.inference():  # in place on ordinary tensors: allowed, and cheaper in there
+            with inference():  # in place on ordinary tensors: allowed, and cheaper in there
                 if isinstance(plan.rate, float):
                     torch._foreach_add_(self.weights, grads, alpha=plan.rate)
                 else:
@@ -618,7 +620,7 @@ class _Stack:
             grads = [g.clone() for g in grads]  # an optimizer's own step may change .grad in place
         per_member = None if self.k == 1 and not plan.own else list(zip(*(g.unbind(0) for g in grads)))
         self._last_grads = grads if plan.fused else None
-        with self.inference():  # the kernel steps ordinary tensors in place: allowed in there
+        with inference():  # the kernel steps ordinary tensors in place: allowed in there
             if plan.fused:
                 # Every step count of every member stepped here, in one call (see _share_steps).
                 if self._steps is not None and self._steps[0] == plan.fused:

@@ -92,7 +92,7 @@ def _plain(fn):
 # Each is the formula autograd's own backward of that loss evaluates, for K networks at once.
 def _bce_rows(out, y, task, weight, loss=True):
     rows = torch.binary_cross_entropy_with_logits(out[..., 0], y, None, None, 0) if loss else None  # 0: no reduction
-    return rows, None if weight is None else (torch.sigmoid(out) - y[..., None]) * weight
+    return rows, None if weight is None else torch.sigmoid(out).sub_(y[..., None]).mul_(weight)
 
 
 def _cross_entropy_rows(out, y, task, weight, loss=True):
