@@ -25,15 +25,18 @@ F = torch.nn.functional
 # model.ACTIVATIONS computes (called as a function, it skips the module call's overhead), and
 # derivative(dL/da, z, a) -> dL/dz is the kernel autograd runs for it (a test checks both).
 ACTIVATIONS: dict[str, tuple[Callable, Callable]] = {
-    "relu": (torch.relu, lambda g, z, a: aten.threshold_backward(g, a, 0)),
-    "leaky_relu": (lambda z: F.leaky_relu(z, 0.01), lambda g, z, a: aten.leaky_relu_backward(g, z, 0.01, False)),
-    "elu": (F.elu, lambda g, z, a: aten.elu_backward(g, 1.0, 1, 1, False, z)),
-    "gelu": (F.gelu, lambda g, z, a: aten.gelu_backward(g, z)),
-    "silu": (F.silu, lambda g, z, a: aten.silu_backward(g, z)),
-    "mish": (F.mish, lambda g, z, a: aten.mish_backward(g, z)),
-    "tanh": (torch.tanh, lambda g, z, a: aten.tanh_backward(g, a)),
-    "sigmoid": (torch.sigmoid, lambda g, z, a: aten.sigmoid_backward(g, a)),
-    "softplus": (F.softplus, lambda g, z, a: aten.softplus_backward(g, z, 1, 20)),
+    "relu": (torch.relu, lambda g, z, a: aten.threshold_backward.default(g, a, 0)),
+    "leaky_relu": (
+        lambda z: F.leaky_relu(z, 0.01),
+        lambda g, z, a: aten.leaky_relu_backward.default(g, z, 0.01, False),
+    ),
+    "elu": (F.elu, lambda g, z, a: aten.elu_backward.default(g, 1.0, 1, 1, False, z)),
+    "gelu": (F.gelu, lambda g, z, a: aten.gelu_backward.default(g, z)),
+    "silu": (F.silu, lambda g, z, a: aten.silu_backward.default(g, z)),
+    "mish": (F.mish, lambda g, z, a: aten.mish_backward.default(g, z)),
+    "tanh": (torch.tanh, lambda g, z, a: aten.tanh_backward.default(g, a)),
+    "sigmoid": (torch.sigmoid, lambda g, z, a: aten.sigmoid_backward.default(g, a)),
+    "softplus": (F.softplus, lambda g, z, a: aten.softplus_backward.default(g, z, 1, 20)),
     "sine": (torch.sin, lambda g, z, a: g * torch.cos(z)),
     "linear": (lambda z: z, lambda g, z, a: g),
 }

@@ -236,6 +236,7 @@ class _Stack:
         self._steps: tuple[list[int], torch.Tensor] | None = None  # their step counts, side by side
         self._marked: list[torch.Tensor] = []  # the state a chunk began from (see rewind)
         self._plan_made: _Plan | None = None  # the step plan of this run (see _plan)
+        self._penalised = False  # whether any member has L1 or L2 this run
         paces = [t._pace for t in members]  # the groups they were in last: a first guess
         self.pace: float | None = None if None in paces else max(paces)  # CPU seconds per epoch
 
@@ -366,6 +367,7 @@ class _Stack:
         the chunk past that epoch."""
         since = time.thread_time()
         self._plan_made = None
+        self._penalised = any(t.config.l1 or t.config.l2 for t in self.members)
         if n > 1:
             torch._foreach_copy_(self._marked, self._state())
         chunk, kept = ([self.epoch()], {}) if self.whole is None else self._whole_run(n, keep)
@@ -502,8 +504,8 @@ class _Stack:
 
     def _penalty(self, grads):
         """Each member's L1/L2 penalty on the weights ``[K]``, its gradient added to ``grads``; None
-        when no member has one. The rates are read each epoch: they may change mid-run."""
-        if not any(t.config.l1 or t.config.l2 for t in self.members):
+        when no member has one. The rates are read once per run: they may change mid-run."""
+        if not self._penalised:
             return None
         rates = tuple((t.config.l1, t.config.l2) for t in self.members)
         if rates != self._rates_key:
