@@ -29,6 +29,7 @@ from . import backprop
 from .data import REGRESSION
 from .model import CUSTOM
 
+_NOBODY: frozenset[int] = frozenset()  # a step that skips no member
 MAX_CHUNK = 128  # epochs in one run (see _Stack.chunk_length)
 CHUNK_BYTES = 16 * 2**20  # activations a run keeps for its figures
 CHUNK_SECONDS = 0.02  # a run's length: pages wait for it to let a network go (train's let_go)
@@ -132,7 +133,7 @@ def _train_group(trainers, members: list[int], quotas, done, deadline, errors, f
             while True:
                 n = stack.chunk_length(min(quotas[i] - done[i] for i in members), deadline)
                 # Where a snapshot falls due inside the chunk, the weights are kept as they pass.
-                planned = {j for t in stack.members for j in range(n - 1) if t.snapshots.due(t.epoch + j + 1)}
+                planned = {j for t in stack.members for j in t.snapshots.due_within(t.epoch, n - 1)}
                 chunk, kept = stack.run(n, planned)
                 for j, figures in enumerate(chunk):
                     leaving, due = _take_epoch(trainers, members, figures, quotas, done, errors)
@@ -390,21 +391,29 @@ class _Stack:
         n_rows, rows = self.n, x.shape[1]
         outs, sizes, grads, penalties, kept = [], [], [], [], {}
         # The steps inside the chunk too (plain SGD, fused Adam: no optimizer's own step, see chunk_length).
+        # Names bound once: this loop is the epoch, and Python's lookups are a part of its cost.
+        forward, backward, loss_rows, views, weights = (
+            self.bp.forward,
+            self.bp.backward,
+            self.loss.rows,
+            self.views,
+            self.weights,
+        )
+        task, nonnegative, step, penalty = self.task, self.nonnegative, self._apply, self._penalty
         with self.inference():
             for j in range(n):
-                fwd = self.bp.forward(self.views, x)
-                dout = self.loss.rows(fwd.out, y, self.task, weight, False)[1]
-                g = self.bp.backward(fwd, dout, self.weights)
-                penalties.append(self._penalty(g))
+                fwd = forward(views, x)
+                g = backward(fwd, loss_rows(fwd.out, y, task, weight, False)[1], weights)
+                penalties.append(penalty(g))
                 # Each epoch's, as it passes: activations stacked for a chunk leave the cache.
-                hidden = fwd.hidden if rows == n_rows else [h[:, :n_rows] for h in fwd.hidden]
-                sizes.append([(h if plus else h.abs()).sum(1) for h, plus in zip(hidden, self.nonnegative)])
+                hidden = fwd.hidden if rows == n_rows else [h.narrow(1, 0, n_rows) for h in fwd.hidden]
+                sizes.append([(h if plus else h.abs()).sum(1) for h, plus in zip(hidden, nonnegative)])
                 outs.append(fwd.out)
                 grads.append(g)
                 if j < n - 1:
-                    self._apply(g, set())
+                    step(g, _NOBODY)
                     if j in keep:
-                        kept[j] = [w.clone() for w in self.weights]
+                        kept[j] = [w.clone() for w in weights]
         for j in kept:
             kept[j] = (kept[j], outs[j + 1])
         with self.inference():
@@ -432,10 +441,8 @@ class _Stack:
         return [self._figures(v, f, figure) for v, f in zip(values, failed)], kept
 
     def _chunk_norms(self, grads: list[list[torch.Tensor]]) -> torch.Tensor:
-        """Each member's gradient norms, tensor by tensor, epoch by epoch, as ``[n, K, tensors]``."""
-        if self.k == 1:
-            flat = torch._foreach_norm([g for epoch in grads for g in epoch])
-            return torch.stack(flat).view(len(grads), 1, -1)
+        """Each member's gradient norms, tensor by tensor, epoch by epoch, as ``[n, K, tensors]``:
+        two calls per tensor for the chunk (a foreach norm is a call per tensor and epoch)."""
         per_tensor = [torch.stack(gs) for gs in zip(*grads)]  # [n, K, ...] each
         return torch.stack([torch.linalg.vector_norm(g, dim=tuple(range(2, g.ndim))) for g in per_tensor], -1)
 
@@ -451,18 +458,19 @@ class _Stack:
         ``at``: weights kept by ``run`` and the outputs of the pass after them, for then, not now."""
         if not which:
             return []
-        index = torch.tensor(which, device=self.X.device)
         every = len(which) == self.k
-        if at is None or not every:
-            weights = [w.index_select(0, index) for w in (self.weights if at is None else at[0])]  # a copy, even of all
+        index = None if every else torch.tensor(which, device=self.X.device)
+        if at is None:
+            weights = [w.clone() if every else w.index_select(0, index) for w in self.weights]  # a copy
         else:
-            weights = at[0]  # kept by run: a copy already
+            weights = at[0] if every else [w.index_select(0, index) for w in at[0]]  # kept by run: a copy already
         copies = weights if weights[0].device.type == "cpu" else [w.to("cpu") for w in weights]
         if at is None:
             x = self.X if every else self.X.index_select(0, index)
             out = self.bp.forward(backprop.layer_views(weights), x, train=False).out
         else:
-            out = at[1][:, : self.n] if every else at[1][:, : self.n].index_select(0, index)
+            out = at[1] if at[1].shape[1] == self.n else at[1].narrow(1, 0, self.n)
+            out = out if every else out.index_select(0, index)
         head = self.members[0].model.head
         if isinstance(head, torch.nn.Sigmoid):
             out = torch.sigmoid(out)

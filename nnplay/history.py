@@ -62,6 +62,10 @@ class Snapshots:
     def due(self, epoch: int) -> bool:
         return epoch % self.every == 0
 
+    def due_within(self, epoch: int, n: int) -> range:
+        """Which of the ``n`` epochs after ``epoch`` a snapshot falls due after, counted from 0."""
+        return range(-(epoch + 1) % self.every, n, self.every)
+
     nbytes: int = 0
 
     def add(self, snap: Snapshot) -> None:
