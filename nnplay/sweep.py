@@ -23,6 +23,7 @@ from .data import Table
 from .train import DIVERGED, Grid, Trainer
 
 MAX_VALUES = 16  # values per sweep: the batched pass and the small multiples stay readable and quick
+PROGRESS_SECONDS = 0.25  # between a batched sweep's progress reports
 
 
 @dataclass(frozen=True)
@@ -303,7 +304,9 @@ def _train_sequential(trainers, values, progress, deadline, knob) -> list[Result
 
 
 def _train_together(trainers, values, progress, deadline) -> list[Result]:
-    """Every run in one batched pass (nnplay.engine), a chunk of epochs at a time between progress reports."""
+    """Every run in one batched pass (nnplay.engine), a chunk of epochs at a time between progress
+    reports: about PROGRESS_SECONDS each, as the chunk before went (each call stacks the networks
+    anew and takes their figures in: at a fiftieth of the budget, a tenth of a sweep's time)."""
     start = time.perf_counter()
     k, budget = len(trainers), max(t.config.epochs for t in trainers)
     chunk = max(1, budget // 50)
@@ -311,7 +314,11 @@ def _train_together(trainers, values, progress, deadline) -> list[Result]:
         left = None if deadline is None else deadline - time.perf_counter()
         if left is not None and left <= 0:
             break
-        engine.train(trainers, chunk, max_seconds=left)
+        since = time.perf_counter()
+        trained = max(engine.train(trainers, chunk, max_seconds=left))
+        took = time.perf_counter() - since
+        if trained == chunk:
+            chunk = max(1, min(budget, int(chunk * PROGRESS_SECONDS / max(took, 1e-3))))
         if progress:
             epoch = max(t.epoch for t in trainers)
             progress(epoch / budget, f"epoch {epoch} of {budget}, {k} networks in one pass")

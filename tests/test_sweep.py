@@ -224,3 +224,25 @@ def test_read_changes_uses_the_field_rules_and_warns_by_key():
     assert changes == {"lr": 0.1, "hidden": (16, 16), "epochs": 7}
     assert len(warnings) == 1 and warnings[0].startswith("b_momentum: 2.0 is outside the allowed range")
     assert all(math.isfinite(v) for v in (changes["lr"],))
+
+
+def test_a_batched_sweep_reports_progress_about_every_quarter_second(monkeypatch):
+    """Each report ends an engine call, and each call stacks the networks anew: the chunks between
+    reports grow to about PROGRESS_SECONDS from the call before, not a fixed fiftieth of the budget."""
+    from nnplay import engine
+
+    calls, reports = [], []
+    train = engine.train
+
+    def counting(trainers, epochs, **kwargs):
+        calls.append(epochs)
+        return train(trainers, epochs, **kwargs)
+
+    monkeypatch.setattr(engine, "train", counting)
+    monkeypatch.setattr(sweep, "PROGRESS_SECONDS", 0.05)
+    configs = [Config(n_samples=200, epochs=3000, seed=s) for s in range(4)]
+    results = sweep.train_batched(configs, progress=lambda done, text: reports.append((done, text)))
+    assert all(r.epochs == 3000 for r in results)
+    assert calls[0] == 60 and max(calls) > 60  # a fiftieth first, then as long as the pace allows
+    assert len(reports) == len(calls) and reports[-1] == (1.0, "epoch 3000 of 3000, 4 networks in one pass")
+    assert [d for d, _ in reports] == sorted(d for d, _ in reports)
