@@ -194,9 +194,16 @@ def _full_batch(n, epochs, repeats, first=False):
     if torch.cuda.is_available():
         gpu = Trainer(trainer.config.replace(device="cuda"))
         gpu_s, _ = _median_time(lambda: (gpu.reset(), gpu.run()), repeats)
-        rows.append(Row(f"engine on CUDA ({label})", gpu_s, seed_s / gpu_s))
+        rows.append(Row(f"engine on CUDA ({label})", gpu_s, seed_s / gpu_s, gpu.graph_note))
         equal[f"cuda_{n}"] = abs(gpu.records.last()["train_loss"] - seed_loss) <= CUDA_TOLERANCE
+        engine.CUDA_GRAPHS = False
+        try:
+            eager_s, _ = _median_time(lambda: (gpu.reset(), gpu.run()), repeats)
+        finally:
+            engine.CUDA_GRAPHS = True
+        rows.append(Row(f"engine on CUDA, no graphs ({label})", eager_s, seed_s / eager_s))
         ratios[f"cuda_engine_vs_seed_{n}"] = seed_s / gpu_s
+        ratios[f"cuda_graphs_vs_eager_{n}"] = eager_s / gpu_s
     return rows, equal, ratios, (X, y, seed_s, epochs)
 
 
@@ -342,7 +349,7 @@ def report(result: dict) -> str:
         "engine_vs_seed",
         "engine_split_vs_seed",
         "sklearn_vs_seed",
-        *(key for key in result if key.startswith(("engine_vs_sklearn_", "cuda_engine_vs_seed_"))),
+        *(key for key in result if key.startswith(("engine_vs_sklearn_", "cuda_engine_vs_seed_", "cuda_graphs_vs"))),
         "sweep16_per_model_vs_seed",
         "minibatch_engine_vs_sklearn",
         "redraw_ms",

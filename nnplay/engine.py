@@ -31,6 +31,10 @@ from .model import CUSTOM
 
 _NOBODY: frozenset[int] = frozenset()  # a step that skips no member
 MAX_CHUNK = 128  # epochs in one run (see _Stack.chunk_length)
+CUDA_GRAPHS = True  # capture a chunk's epochs as a CUDA graph on a GPU (see _Stack._graph)
+GRAPH_AFTER = 2  # eager chunks of one kind before one is captured
+GRAPH_WARMUPS = 1  # eager passes on a side stream before a capture, as torch asks
+MAX_GRAPHS = 8  # graphs a stack keeps (a chunk's length and step plan make one)
 CHUNK_BYTES = 16 * 2**20  # activations a run keeps for its figures
 CHUNK_SECONDS = 0.02  # a run's length: pages wait for it to let a network go (train's let_go)
 
@@ -134,6 +138,8 @@ def _train_group(trainers, members: list[int], quotas, done, deadline, errors, f
                 n = stack.chunk_length(min(quotas[i] - done[i] for i in members), deadline)
                 # Where a snapshot falls due inside the chunk, the weights are kept as they pass.
                 planned = {j for t in stack.members for j in t.snapshots.due_within(t.epoch, n - 1)}
+                if planned and stack.graphs is not None:  # a graph keeps no weights: the chunk ends at the snapshot
+                    n, planned = min(planned) + 1, set()
                 chunk, kept = stack.run(n, planned)
                 for j, figures in enumerate(chunk):
                     leaving, due = _take_epoch(trainers, members, figures, quotas, done, errors)
@@ -161,7 +167,7 @@ def _train_group(trainers, members: list[int], quotas, done, deadline, errors, f
         finally:
             stack.release()
             for t in stack.members:
-                t._pace = stack.pace
+                t._pace, t.graph_note = stack.pace, stack.graph_note
         finish(leaving, since, k)
         if out_of_time:
             return
@@ -237,6 +243,10 @@ class _Stack:
         self._steps: tuple[list[int], torch.Tensor] | None = None  # their step counts, side by side
         self._marked: list[torch.Tensor] = []  # the state a chunk began from (see rewind)
         self._plan_made: _Plan | None = None  # the step plan of this run (see _plan)
+        graphs = self.whole is not None and _graphs_on(self.X.device)
+        self.graphs: dict | None = {} if graphs else None  # captured chunks (see _graph)
+        self._seen: dict[tuple, int] = {}  # eager chunks of each kind
+        self.graph_note = "eager: no chunk captured" if graphs else "eager: CUDA graphs need a CUDA GPU"
         self._penalised = False  # whether any member has L1 or L2 this run
         paces = [t._pace for t in members]  # the groups they were in last: a first guess
         self.pace: float | None = None if None in paces else max(paces)  # CPU seconds per epoch
@@ -377,17 +387,51 @@ class _Stack:
 
     def rewind(self, n: int) -> None:
         """Back to where the last ``run`` began, and its first ``n`` epochs again."""
-        torch._foreach_copy_(self._state(), self._marked)
+        self._restore()
         self._whole_run(n, set())
 
     def _whole_run(self, n: int, keep: set[int]) -> tuple[list[list], dict[int, tuple]]:
         """``run`` when one pass serves each epoch (``_whole_pass``). Each epoch is its forward
-        pass, the loss's gradient, the backward pass and the step; the figures of all ``n`` come
-        from what the passes leave, in a few calls at the end: products sum each row's loss and
-        score over the training and the test rows, and each hidden unit's output size over the
-        training rows. The last epoch's step waits for them, so that a member whose loss stopped
-        being finite there skips it (as ``epoch`` skips it)."""
-        x, y, positive, weight = self.whole
+        pass, the loss's gradient, the backward pass and the step (``_epochs``); the figures of all
+        ``n`` come from what the passes leave, in a few calls at the end: sums of each row's loss
+        and score over the training and the test rows, each hidden unit's output size over the
+        training rows, the gradients' norms. The last epoch's step waits for them, so that a member
+        whose loss stopped being finite there skips it (as ``epoch`` skips it)."""
+        x, y, positive, _ = self.whole
+        n_rows, rows = self.n, x.shape[1]
+        replay = self._graph(n) if not keep else None
+        outs, sizes, grads, penalties, kept = replay() if replay is not None else self._epochs(n, keep)
+        for j in kept:
+            kept[j] = (kept[j], outs[j + 1])
+        with self.inference():
+            out = torch.stack(outs)  # [n, K, rows, outputs]
+            targets = y.expand(n, *y.shape)
+            terms = self.loss.rows(out, targets, self.task, None)[0], row_scores(out, targets, self.task, positive)
+            parts = [slice(0, n_rows)] + ([slice(n_rows, rows)] if rows > n_rows else [])
+            # [n, K, 2 or 4]: sums of (loss, score) over the training rows, then over the test rows
+            columns = [torch.stack([v[:, :, part].sum(2, dtype=out.dtype) for part in parts for v in terms], -1)]
+            columns += [torch.stack(layer) for layer in zip(*sizes)]
+            columns.append(self._chunk_norms(grads))
+            if penalties[0] is not None:
+                columns.append((columns[0][..., 0] / n_rows + torch.stack(penalties))[..., None])
+            values = torch.cat(columns, -1).tolist()
+        check = -1 if penalties[0] is not None else 0
+        failed = [{i for i, v in enumerate(epoch) if not math.isfinite(v[check])} for epoch in values]
+        self._apply(grads[-1], failed[-1])
+        m = rows - n_rows
+        at, units, layers = 2 + 2 * (m > 0), self.units, len(grads[0])
+
+        def figure(v):
+            test = (v[2] / m, v[3]) if m else None
+            return [v[0] / n_rows], [v[1]], [n_rows], v[at + units : at + units + layers], test, v[at : at + units]
+
+        return [self._figures(v, f, figure) for v, f in zip(values, failed)], kept
+
+    def _epochs(self, n: int, keep: set[int] = _NOBODY) -> tuple:
+        """The epochs of ``_whole_run``, each epoch's step but the last: what each pass leaves
+        (outputs, unit sizes, gradients, penalties) and the weights after the epochs in ``keep``.
+        Without a sync, so that CUDA can capture it as a graph (``_graph``)."""
+        x, y, _, weight = self.whole
         n_rows, rows = self.n, x.shape[1]
         outs, sizes, grads, penalties, kept = [], [], [], [], {}
         # The steps inside the chunk too (plain SGD, fused Adam: no optimizer's own step, see chunk_length).
@@ -414,31 +458,45 @@ class _Stack:
                     step(g, _NOBODY)
                     if j in keep:
                         kept[j] = [w.clone() for w in weights]
-        for j in kept:
-            kept[j] = (kept[j], outs[j + 1])
-        with self.inference():
-            out = torch.stack(outs)  # [n, K, rows, outputs]
-            targets = y.expand(n, *y.shape)
-            terms = self.loss.rows(out, targets, self.task, None)[0], row_scores(out, targets, self.task, positive)
-            parts = [slice(0, n_rows)] + ([slice(n_rows, rows)] if rows > n_rows else [])
-            # [n, K, 2 or 4]: sums of (loss, score) over the training rows, then over the test rows
-            columns = [torch.stack([v[:, :, part].sum(2, dtype=out.dtype) for part in parts for v in terms], -1)]
-            columns += [torch.stack(layer) for layer in zip(*sizes)]
-            columns.append(self._chunk_norms(grads))
-            if penalties[0] is not None:
-                columns.append((columns[0][..., 0] / n_rows + torch.stack(penalties))[..., None])
-            values = torch.cat(columns, -1).tolist()
-        check = -1 if penalties[0] is not None else 0
-        failed = [{i for i, v in enumerate(epoch) if not math.isfinite(v[check])} for epoch in values]
-        self._apply(grads[-1], failed[-1])
-        m = rows - n_rows
-        at, units, layers = 2 + 2 * (m > 0), self.units, len(grads[0])
+        return outs, sizes, grads, penalties, kept
 
-        def figure(v):
-            test = (v[2] / m, v[3]) if m else None
-            return [v[0] / n_rows], [v[1]], [n_rows], v[at + units : at + units + layers], test, v[at : at + units]
+    def _graph(self, n: int) -> Callable[[], tuple] | None:
+        """On CUDA, ``_epochs(n)`` as a captured graph: a function that replays it and returns its
+        static outputs; None where it runs eagerly. A chunk's hundreds of small kernels then cost
+        one launch. The graph holds the learning rates and L1/L2 of its capture: another plan,
+        another graph; and it is captured once a chunk of its kind has run eagerly GRAPH_AFTER
+        times (a Playground tick's few chunks would not repay a capture). Where capture fails, the
+        stack trains eagerly from then on and says why (``graph_note``)."""
+        if self.graphs is None or n < 2:
+            return None
+        plan = self._plan(_NOBODY)
+        rates = tuple((t.config.l1, t.config.l2) for t in self.members) if self._penalised else None
+        key = (n, plan.signature(), rates)
+        if key not in self.graphs:
+            self._seen[key] = self._seen.get(key, 0) + 1
+            if self._seen[key] <= GRAPH_AFTER:
+                return None
+            try:
+                # Capturing replays nothing, but its warm-up passes train: each is undone.
+                self.graphs[key] = _capture(lambda: self._epochs(n), self._restore)
+            except Exception as exc:
+                self._restore()
+                self.graphs, self.graph_note = None, f"eager: CUDA graph capture failed ({type(exc).__name__}: {exc})"
+                return None
+            self.graph_note = "replayed as CUDA graphs"
+            if len(self.graphs) > MAX_GRAPHS:
+                self.graphs.pop(next(iter(self.graphs)))
+        replay, outputs = self.graphs[key]
 
-        return [self._figures(v, f, figure) for v, f in zip(values, failed)], kept
+        def replayed() -> tuple:
+            replay()
+            return outputs
+
+        return replayed
+
+    def _restore(self) -> None:
+        """The state the chunk began from (``run`` marks it)."""
+        torch._foreach_copy_(self._state(), self._marked)
 
     def _chunk_norms(self, grads: list[list[torch.Tensor]]) -> torch.Tensor:
         """Each member's gradient norms, tensor by tensor, epoch by epoch, as ``[n, K, tensors]``:
@@ -667,6 +725,34 @@ class _Plan:
     steps: list[torch.Tensor] = field(default_factory=list)
     groups: list[tuple] = field(default_factory=list)  # (kernel, members, params, moments, steps, settings)
 
+    def signature(self) -> tuple:
+        """What a captured graph of steps by this plan holds fixed: the rates and settings, who steps how."""
+        rate = self.rate if self.rate is None or isinstance(self.rate, float) else id(self.rate[0])
+        groups = tuple(
+            (kernel, tuple(group), tuple(sorted(settings.items()))) for kernel, group, *_, settings in self.groups
+        )
+        return rate, tuple(self.fused), tuple(self.own), groups
+
 
 def _stacked(tensors: list[torch.Tensor]) -> torch.Tensor:
     return tensors[0].unsqueeze(0) if len(tensors) == 1 else torch.stack(tensors)
+
+
+def _graphs_on(device: torch.device) -> bool:
+    return device.type == "cuda" and CUDA_GRAPHS
+
+
+def _capture(work: Callable[[], tuple], undo: Callable[[], None]) -> tuple[Callable[[], None], tuple]:
+    """``work`` captured as a CUDA graph: (replay, its outputs), tensors that each replay rewrites
+    in place. Warm-up passes first, on a side stream, each undone by ``undo``."""
+    side = torch.cuda.Stream()
+    side.wait_stream(torch.cuda.current_stream())
+    with torch.cuda.stream(side):
+        for _ in range(GRAPH_WARMUPS):
+            work()
+            undo()
+    torch.cuda.current_stream().wait_stream(side)
+    graph = torch.cuda.CUDAGraph()
+    with torch.cuda.graph(graph):
+        outputs = work()
+    return graph.replay, outputs

@@ -103,6 +103,7 @@ class Trainer:
             self._joint = torch.cat([self.X_train, self.X_test])
         self._grid_cache: dict = {}
         self._pace: float | None = None  # CPU seconds per epoch of the engine's last group it was in
+        self.graph_note = "eager: not trained yet"  # how the engine ran its last chunks (CUDA graphs or not)
         self.generation = -1
         self.reset()
 

@@ -49,6 +49,7 @@ def test_bench_command_quick_json(capsys):
         assert key in out
     assert out["equal_loss"] is True and out["redraw_kb"] > 0
     assert ("cuda_graphs" in out) != torch.cuda.is_available()  # a GPU row is never left blank
+    assert ("cuda_graphs_vs_eager_200" in out) == torch.cuda.is_available()
     # The network's row measures the network diagram as the Playground sends it, and a frame counts it.
     figure = charts.trainer_network_chart(Trainer(Config(epochs=50)).run()).wire()
     sent = sum(map(len, figure.pop("datasets").values())) + len(json.dumps(figure))

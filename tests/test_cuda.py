@@ -5,11 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from nnplay import sweep
+from nnplay import engine, sweep
 from nnplay.config import Config
 from nnplay.optim import AVAILABLE_OPTIMIZERS
 from nnplay.train import Trainer
 from tests.test_backprop import PATH_CONFIGS, _both_paths, assert_paths_agree
+from tests.test_chunks import CONFIGS as CHUNK_CONFIGS
 from tests.test_sweep import BASE, assert_like_solo
 
 pytestmark = [
@@ -60,3 +61,31 @@ def test_what_the_charts_read_comes_back_as_cpu_arrays():
     on_cpu = Trainer(trainer.config.replace(device="cpu"))
     on_cpu.model.load_state_dict(state)
     np.testing.assert_allclose(on_cpu.predict(trainer.data.X_test), trainer.predict(trainer.data.X_test), atol=1e-5)
+
+
+@pytest.mark.parametrize("name", CHUNK_CONFIGS)
+def test_chunks_replayed_as_cuda_graphs_equal_eager_chunks(name, monkeypatch):
+    config = CHUNK_CONFIGS[name].replace(device="cuda", snapshot_every=20)  # chunks of 20: replayed from epoch 61
+    replayed = Trainer(config).run()
+    assert replayed.graph_note == "replayed as CUDA graphs"
+    monkeypatch.setattr(engine, "CUDA_GRAPHS", False)
+    eager = Trainer(config).run()
+    assert eager.graph_note.startswith("eager")
+    assert (replayed.status, replayed.epoch) == (eager.status, eager.epoch)
+    for key in ("train_loss", "grad_norm_out", "dead_fraction"):
+        np.testing.assert_allclose(replayed.records.column(key), eager.records.column(key), rtol=0, atol=1e-5)
+    for a, b in zip(replayed.model.parameters(), eager.model.parameters()):
+        np.testing.assert_allclose(a.detach().cpu().numpy(), b.detach().cpu().numpy(), rtol=0, atol=1e-5)
+    assert [s.epoch for s in replayed.snapshots.items] == [s.epoch for s in eager.snapshots.items]
+
+
+def test_a_group_replayed_as_cuda_graphs_ends_where_its_members_end_alone():
+    configs = [
+        CHUNK_CONFIGS["default Adam with a test split"].replace(device="cuda", seed=s, epochs=200) for s in range(4)
+    ]
+    group = [Trainer(c) for c in configs]
+    engine.train(group, 200)
+    assert all(t.graph_note == "replayed as CUDA graphs" for t in group)
+    for trainer, config in zip(group, configs):
+        alone = Trainer(config.replace(device="cpu")).run()
+        assert trainer.records.last()["train_loss"] == pytest.approx(alone.records.last()["train_loss"], abs=1e-4)
