@@ -13,6 +13,10 @@ a group's pass every Trainer gets storage of its own back, so outside ``train`` 
 a view of another's weights or gradients. Dropout, whose masks come from each network's own
 generator, trains as a group of one; L-BFGS, which evaluates its closure several times per step,
 keeps autograd's path in the Trainer.
+
+Full-batch epochs run in chunks (``_Stack.run``): their figures are read once per chunk, and a
+chunk that ran past the epoch where a member stops is wound back and run that far again. On a CUDA
+GPU a chunk is replayed as a captured graph (``_Stack._graph``).
 """
 
 from __future__ import annotations
@@ -93,7 +97,7 @@ def train(
     Returns how many epochs each ran. With ``errors``, a Trainer whose own step or bookkeeping
     fails leaves its group with the exception there (by its index), and the others go on.
     ``on_done(i)`` is called as soon as Trainer ``i`` is through (its group may train on): from
-    then on this call no longer touches it. ``let_go(i)``, asked after every epoch, lets Trainer
+    then on this call no longer touches it. ``let_go(i)``, asked after every chunk of epochs, lets Trainer
     ``i`` go early (a page wants to draw it)."""
     trainers = list(trainers)
     quotas = [epochs] * len(trainers) if isinstance(epochs, int) else list(epochs)
