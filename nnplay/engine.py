@@ -323,7 +323,7 @@ class _Stack:
                 failed |= {i for i, v in enumerate(finite) if not math.isfinite(v)}
                 self._apply(grads, failed)
         with inference():
-            columns = [torch.stack(terms, 1), self._norms(grads)]
+            columns = [torch.stack(terms, 1), self._norms([grads])[0]]
             if test is not None:
                 columns.append(test)
             columns += [objective[:, None], *mass]
@@ -349,9 +349,9 @@ class _Stack:
         be undone (plain SGD, fused Adam with its state set up; no schedule: it moves the rate
         every epoch) and the pass serves the whole epoch; then as many as fit in CHUNK_BYTES of
         what a run keeps (measured: a 16-seed sweep ran 10% slower at 16 MB than at 1), about
-        CHUNK_SECONDS and what is left before ``deadline`` (of this
-        thread's CPU time, as the epochs before went), up to ``most``. The first run of networks
-        never trained in a group is one epoch: it times them."""
+        CHUNK_SECONDS and what is left before ``deadline`` (of this thread's CPU time, as the
+        epochs before went), up to ``most``. The first run of networks never trained in a group
+        is one epoch: it times them."""
         if most <= 1 or self.whole is None or self.broken or self.pace is None:
             return 1
         fused = {i for group in self._fused_groups(set()).values() for i in group}
@@ -417,7 +417,7 @@ class _Stack:
             # [n, K, 2 or 4]: sums of (loss, score) over the training rows, then over the test rows
             columns = [torch.stack([v[:, :, part].sum(2, dtype=out.dtype) for part in parts for v in terms], -1)]
             columns += [torch.stack(layer) for layer in zip(*sizes)]
-            columns.append(self._chunk_norms(grads))
+            columns.append(self._norms(grads))
             if penalties[0] is not None:
                 columns.append((columns[0][..., 0] / n_rows + torch.stack(penalties))[..., None])
             values = torch.cat(columns, -1).tolist()
@@ -504,17 +504,12 @@ class _Stack:
         """The state the chunk began from (``run`` marks it)."""
         torch._foreach_copy_(self._state(), self._marked)
 
-    def _chunk_norms(self, grads: list[list[torch.Tensor]]) -> torch.Tensor:
-        """Each member's gradient norms, tensor by tensor, epoch by epoch, as ``[n, K, tensors]``:
-        two calls per tensor for the chunk (a foreach norm is a call per tensor and epoch)."""
-        per_tensor = [torch.stack(gs) for gs in zip(*grads)]  # [n, K, ...] each
+    def _norms(self, grads: list[list[torch.Tensor]]) -> torch.Tensor:
+        """Each member's gradient norms, tensor by tensor, epoch by epoch (``grads``: each epoch's
+        gradients), as ``[epochs, K, tensors]``: two calls per tensor for a chunk (a foreach norm
+        is a call per tensor and epoch)."""
+        per_tensor = [torch.stack(gs) for gs in zip(*grads)]  # [epochs, K, ...] each
         return torch.stack([torch.linalg.vector_norm(g, dim=tuple(range(2, g.ndim))) for g in per_tensor], -1)
-
-    def _norms(self, grads) -> torch.Tensor:
-        """Each member's gradient norms, tensor by tensor, as ``[K, tensors]``."""
-        if self.k == 1:
-            return torch.stack(torch._foreach_norm(grads))[None]
-        return torch.stack([torch.linalg.vector_norm(g, dim=tuple(range(1, g.ndim))) for g in grads], 1)
 
     def outputs(self, which: list[int], at: tuple | None = None) -> list[tuple]:
         """For the members ``which``, in one pass: what ``predict`` gives for the training points,
