@@ -652,7 +652,7 @@ class _Stack:
             skip = skip | set(self.broken)
             together = self._fused_groups(skip)
             fused = sorted(i for group in together.values() for i in group)
-            plan.fused, plan.skip = fused, skip
+            plan.fused = fused
             plan.own = [i for i in range(self.k) if i not in skip and i not in set(fused)]
             if fused:
                 plan.steps = [members[i].optimizer.state[p]["step"] for i in fused for p in members[i]._params]
@@ -722,7 +722,6 @@ class _Plan:
     rate: float | list[torch.Tensor] | None = None  # plain SGD: minus the rate, or each member's, shaped
     fused: list[int] = field(default_factory=list)  # members stepped by a fused Adam call
     own: list[int] = field(default_factory=list)  # members stepped by their own step()
-    skip: set[int] = field(default_factory=set)
     steps: list[torch.Tensor] = field(default_factory=list)
     groups: list[tuple] = field(default_factory=list)  # (kernel, members, params, moments, steps, settings)
 
