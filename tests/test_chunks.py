@@ -193,6 +193,8 @@ def graphs(monkeypatch):
 
     monkeypatch.setattr(engine, "_graphs_on", lambda device: True)
     monkeypatch.setattr(engine, "_capture", capture)
+    # Chunks as long as the snapshots allow, however busy the machine: a graph needs repeats of one length.
+    monkeypatch.setattr(engine, "CHUNK_SECONDS", 10.0)
     return captured
 
 
